@@ -1,0 +1,154 @@
+"""What every log format provides, and the helpers formats share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from logferry.model import Document, ParseContext, Record
+
+MAX_LINE_BYTES = 8 * 1024 * 1024
+"""A line longer than this is cut into pieces (each still shipped) so memory stays bounded."""
+
+
+class LogFormat(Protocol):
+    """A log format: how to cut an object's bytes into records and records into documents."""
+
+    name: str
+    dataset: str
+
+    def frame(self, chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[Record]:
+        """Cut uncompressed bytes (starting at ``start_offset``) into records."""
+        ...
+
+    def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
+        """Turn one record into documents; a bad record gives one document with ``error``."""
+        ...
+
+
+def frame_lines(
+    chunks: Iterable[bytes], start_offset: int = 0, max_line: int = MAX_LINE_BYTES
+) -> Iterator[Record]:
+    """Split a byte stream into lines (LF or CRLF), keeping each line's byte offset.
+
+    Memory is bounded by the chunk size plus ``max_line``: a longer line is emitted in
+    ``max_line`` pieces. Empty lines are skipped (they carry nothing) but counted in
+    ``line_no``. A last line without a terminator is still emitted.
+    """
+    buf = bytearray()
+    buf_offset = start_offset
+    line_no = 0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        buf += chunk
+        start = 0
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                break
+            line_no += 1
+            line = bytes(buf[start:nl])
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if line:
+                yield Record(buf_offset + start, line, line_no)
+            start = nl + 1
+        while len(buf) - start > max_line:
+            line_no += 1
+            yield Record(buf_offset + start, bytes(buf[start : start + max_line]), line_no)
+            start += max_line
+        del buf[:start]
+        buf_offset += start
+    if buf:
+        line_no += 1
+        line = bytes(buf).rstrip(b"\r")
+        if line:
+            yield Record(buf_offset, line, line_no)
+
+
+class LineFormat:
+    """Base for line-oriented formats: framing is :func:`frame_lines`."""
+
+    name = ""
+    dataset = ""
+
+    def frame(self, chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[Record]:
+        """Cut the stream into lines."""
+        return frame_lines(chunks, start_offset)
+
+
+def decode(data: bytes) -> str:
+    """Decode UTF-8, replacing invalid bytes (the raw line is never lost)."""
+    return data.decode("utf-8", errors="replace")
+
+
+def iso(dt: datetime) -> str:
+    """Format a datetime as ISO 8601 UTC with milliseconds and a ``Z``."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def put(doc: Document, dotted: str, value: Any) -> None:
+    """Set ``doc['a']['b']['c'] = value`` for ``dotted='a.b.c'``; ``None`` values are skipped."""
+    if value is None:
+        return
+    parts = dotted.split(".")
+    node = doc
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def base_document(record: Record, ctx: ParseContext, dataset: str) -> Document:
+    """The fields every document has: message, dataset, file path, offset, cloud metadata."""
+    doc: Document = {
+        "message": decode(record.data),
+        "event": {"dataset": dataset},
+        "log": {"file": {"path": ctx.ref.uri}, "offset": record.offset},
+    }
+    put(doc, "cloud.account.id", ctx.account_id)
+    put(doc, "cloud.region", ctx.region)
+    return doc
+
+
+def error_document(
+    record: Record, ctx: ParseContext, dataset: str, reason: str, fallback_ts: str | None = None
+) -> Document:
+    """A document for a record that did not parse: raw message kept, ``error.message`` says why.
+
+    ``@timestamp`` falls back to the object's time (``ctx.extra['object_time']``) so the
+    document still lands in a sensible daily index.
+    """
+    doc = base_document(record, ctx, dataset)
+    doc["@timestamp"] = fallback_ts or ctx.extra.get("object_time") or iso(datetime.now(UTC))
+    doc["error"] = {"message": f"{ctx.ref.uri} line {record.line_no}: {reason}"}
+    put(doc, "event.kind", "pipeline_error")
+    return doc
+
+
+def to_int(value: str | None) -> int | None:
+    """``'-'`` or empty as ``None``, else an int (``None`` if it is not a number)."""
+    if value is None or value in ("-", ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def to_float(value: str | None) -> float | None:
+    """``'-'`` or empty as ``None``, else a float (``None`` if it is not a number)."""
+    if value is None or value in ("-", ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def dash_none(value: str | None) -> str | None:
+    """``'-'`` (the AWS logs' null) and empty strings as ``None``."""
+    return None if value in (None, "-", "") else value

@@ -1,0 +1,76 @@
+"""Core data types shared by sources, formats and sinks."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+Document = dict[str, Any]
+"""One log document, nested JSON with Elastic Common Schema field names."""
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One S3 object: where it is and which version of it we read."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+    size: int | None = None
+
+    @property
+    def uri(self) -> str:
+        """The object as an ``s3://bucket/key`` URI (used as ``log.file.path``)."""
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def revision(self) -> str:
+        """The version id if the bucket is versioned, else the ETag, else empty."""
+        return self.version_id or (self.etag or "").strip('"')
+
+
+@dataclass(frozen=True)
+class Record:
+    """One framed record (usually a line) of an object's uncompressed bytes."""
+
+    offset: int
+    """Byte offset of the record's first byte in the uncompressed stream."""
+    data: bytes
+    """The record's bytes, without the line terminator."""
+    line_no: int
+    """1-based line (or envelope) number, counted from where reading started."""
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser may know about the object a record came from."""
+
+    ref: ObjectRef
+    account_id: str | None = None
+    region: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def doc_id(ref: ObjectRef, offset: int, sub_index: int = 0) -> str:
+    """Deterministic document id from (bucket, key, revision, byte offset, sub index).
+
+    Identical lines at different offsets stay distinct; a redelivered event or a
+    retried invocation produces the same ids, so the search engine overwrites
+    instead of duplicating.
+    """
+    material = f"{ref.bucket}\0{ref.key}\0{ref.revision}\0{offset}\0{sub_index}"
+    return hashlib.blake2b(material.encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass
+class Event:
+    """A document on its way to the sinks, with its deterministic id and time."""
+
+    id: str
+    timestamp_ms: int
+    """The event's own time, milliseconds since the epoch (from ``@timestamp``)."""
+    document: Document
+    message: str
+    """The text line-oriented sinks (CloudWatch Logs) send; usually the raw line."""
