@@ -1,0 +1,232 @@
+"""Apache / nginx access logs (combined and common) and user-defined regex line formats."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from logferry.formats.base import (
+    LineFormat,
+    base_document,
+    dash_none,
+    error_document,
+    iso,
+    put,
+    to_int,
+)
+from logferry.formats.timeparse import APACHE_TIME_FORMAT, apache_time_to_iso
+from logferry.model import Document, ParseContext, Record
+
+_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+_ACCESS_RE = re.compile(
+    r"(\S+) (\S+) (\S+) \[([^\]]+)\] "
+    + _QUOTED
+    + r" (\d{3}|-) (\d+|-)"
+    + r"(?: "
+    + _QUOTED
+    + " "
+    + _QUOTED
+    + r")?(.*)"
+)
+"""host ident user [time] "request" status bytes ["referrer" "agent"] rest — one regex."""
+
+
+def put_address(doc: Document, field: str, value: str | None) -> None:
+    """``<field>.address`` always, ``<field>.ip`` too when the value is an IP address."""
+    if value is None:
+        return
+    put(doc, f"{field}.address", value)
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return
+    put(doc, f"{field}.ip", value)
+
+
+class _TimeCache:
+    """Remembers the last converted time: consecutive lines usually share their second."""
+
+    __slots__ = ("iso", "raw")
+
+    def __init__(self) -> None:
+        self.raw = ""
+        self.iso = ""
+
+    def convert(self, raw: str) -> str:
+        if raw != self.raw:
+            self.iso = apache_time_to_iso(raw)
+            self.raw = raw
+        return self.iso
+
+
+class AccessFormat(LineFormat):
+    """Combined or common access log lines (combined when referrer and UA follow), per line.
+
+    Fields: ``source.address``/``source.ip``, ``user.name``, ``@timestamp`` (UTC),
+    ``http.request.method``, ``url.original``, ``http.version``,
+    ``http.response.status_code``, ``http.response.body.bytes``, ``http.request.referrer``,
+    ``user_agent.original``; a request that is not ``METHOD URL HTTP/x`` is kept in
+    ``<dataset>.request``, anything after the known fields in ``<dataset>.extra``.
+    """
+
+    name = "apache"
+    dataset = "apache.access"
+
+    def __init__(self) -> None:
+        self._times = _TimeCache()
+
+    def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
+        """One document per line; a line that is not an access log line gives an error document."""
+        doc = base_document(record, ctx, self.dataset)
+        m = _ACCESS_RE.fullmatch(doc["message"])
+        if m is None:
+            return [error_document(record, ctx, self.dataset, "not an access log line")]
+        host, _ident, user, time, request, status, size, referrer, agent, rest = m.groups()
+        try:
+            doc["@timestamp"] = self._times.convert(time)
+        except ValueError as exc:
+            return [error_document(record, ctx, self.dataset, str(exc))]
+        put_address(doc, "source", dash_none(host))
+        put(doc, "user.name", dash_none(user))
+        self._put_request(doc, request)
+        put(doc, "http.response.status_code", to_int(status))
+        put(doc, "http.response.body.bytes", to_int(size))
+        put(doc, "http.request.referrer", dash_none(referrer))
+        put(doc, "user_agent.original", dash_none(agent))
+        put(doc, f"{self.dataset}.extra", rest.strip() or None)
+        return [doc]
+
+    def _put_request(self, doc: Document, request: str) -> None:
+        parts = request.split(" ")
+        if len(parts) == 3 and parts[2].startswith("HTTP/"):
+            put(doc, "http.request.method", parts[0])
+            put(doc, "url.original", parts[1])
+            put(doc, "http.version", parts[2][5:])
+        elif len(parts) == 2 and parts[0].isalpha():
+            put(doc, "http.request.method", parts[0])
+            put(doc, "url.original", parts[1])
+        else:
+            put(doc, f"{self.dataset}.request", dash_none(request))
+
+
+class ApacheFormat(AccessFormat):
+    """Apache access logs (``apache.access``)."""
+
+
+class NginxFormat(AccessFormat):
+    """nginx access logs (``nginx.access``)."""
+
+    name = "nginx"
+    dataset = "nginx.access"
+
+
+INT_FIELDS = frozenset(
+    {
+        "http.response.status_code",
+        "http.response.body.bytes",
+        "http.response.bytes",
+        "http.request.body.bytes",
+        "http.request.bytes",
+        "source.port",
+        "destination.port",
+        "source.bytes",
+        "destination.bytes",
+        "event.duration",
+    }
+)
+"""Fields that become integers when a regex captures them (others stay strings)."""
+
+_NAMED_GROUP = re.compile(r"(?<!\\)\(\?P?<([A-Za-z_@][\w.@-]*)>")
+"""``(?P<name>`` or ``(?<name>`` (Java style); names may be dotted ECS names."""
+
+
+class RegexFormat(LineFormat):
+    """Any line format given as a regex (the Kinesis Agent ``matchPattern`` idea).
+
+    Named groups become fields; dotted names (``source.ip``) become nested fields, and
+    ECS integer fields (status code, bytes, ports) become numbers. Alternatively give
+    unnamed groups and ``field_names`` (Kinesis Agent's ``customFieldNames``). The group
+    called ``time_field`` is parsed with ``time_format`` (strptime, or ``epoch`` /
+    ``epoch_millis`` / ``iso8601``) into ``@timestamp``; times without a zone are UTC.
+    The regex must match from the start of the line.
+    """
+
+    name = "regex"
+
+    def __init__(
+        self,
+        pattern: str,
+        dataset: str = "custom.access",
+        time_field: str = "timestamp",
+        time_format: str = APACHE_TIME_FORMAT,
+        field_names: list[str] | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.time_field = time_field
+        self.time_format = time_format
+        self._fields: dict[str, str] = {}
+
+        def rename(m: re.Match[str]) -> str:
+            group = f"g{len(self._fields)}"
+            self._fields[group] = m.group(1)
+            return f"(?P<{group}>"
+
+        try:
+            self._regex = re.compile(_NAMED_GROUP.sub(rename, pattern))
+        except re.error as exc:
+            raise ValueError(f"invalid regex pattern {pattern!r}: {exc}") from None
+        if field_names is not None:
+            if self._fields:
+                raise ValueError("give either named groups or field_names, not both")
+            if len(field_names) != self._regex.groups:
+                raise ValueError(
+                    f"field_names has {len(field_names)} names but the pattern has "
+                    f"{self._regex.groups} groups"
+                )
+            self._positional = list(field_names)
+        elif not self._fields:
+            raise ValueError(f"regex pattern {pattern!r} has no named groups (?P<name>...)")
+        else:
+            self._positional = []
+        self._times = _TimeCache()
+
+    def _captures(self, m: re.Match[str]) -> list[tuple[str, str | None]]:
+        if self._positional:
+            return list(zip(self._positional, m.groups(), strict=True))
+        return [(self._fields[g], v) for g, v in m.groupdict().items()]
+
+    def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
+        """One document per matching line; a line that does not match gives an error document."""
+        doc = base_document(record, ctx, self.dataset)
+        m = self._regex.match(doc["message"])
+        if m is None:
+            return [error_document(record, ctx, self.dataset, "line does not match the pattern")]
+        for field, raw in self._captures(m):
+            value = dash_none(raw)
+            if field == self.time_field:
+                if value is None:
+                    continue
+                try:
+                    doc["@timestamp"] = self._time(value)
+                except ValueError as exc:
+                    return [error_document(record, ctx, self.dataset, f"bad time: {exc}")]
+            elif field not in ("message", "@timestamp"):
+                converted: Any = to_int(value) if field in INT_FIELDS else value
+                put(doc, field, converted if converted is not None else value)
+        if "@timestamp" not in doc:
+            doc["@timestamp"] = ctx.extra.get("object_time") or iso(datetime.now(UTC))
+        return [doc]
+
+    def _time(self, value: str) -> str:
+        fmt = self.time_format
+        if fmt == APACHE_TIME_FORMAT and len(value) == 26:
+            return self._times.convert(value)
+        if fmt in ("epoch", "epoch_millis"):
+            number = float(value)
+            seconds = number / 1000 if fmt == "epoch_millis" else number
+            return iso(datetime.fromtimestamp(seconds, UTC))
+        if fmt == "iso8601":
+            return iso(datetime.fromisoformat(value))
+        return iso(datetime.strptime(value, fmt))

@@ -1,0 +1,168 @@
+"""On-prem load lines written by the seed's cron job, and their CSV form.
+
+The on-prem script appends ``echo `date +%Y-%m-%d` `uptime` `vmstat | tail -1` >> $log``
+every 10 minutes, giving lines such as::
+
+    2019-08-01 00:00:01 up 45 days, 20:04, 1 user, load average: 25.06, 22.63, 21.70 \
+124 10 493744 379918752 0 8428556 0 0 1852 156 0 0 26 12 60 2 0
+
+The date comes from ``date``, the time from ``uptime``: both are the server's local time
+without an offset. The seed's servers are in Japan, so the zone defaults to JST
+(``+09:00``; the ``tz`` option changes it). The time is kept as written in
+``serverlog.datetime`` (and the CSV), with its offset in ``event.timezone``;
+``@timestamp`` is that instant in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import PurePosixPath
+
+from logferry.formats.base import LineFormat, base_document, error_document, iso, put
+from logferry.formats.timeparse import parse_zone
+from logferry.model import Document, ParseContext, Record
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "datetime",
+    "past-times",
+    "users",
+    "load-average01",
+    "load-average05",
+    "load-average15",
+    "procs-r",
+    "procs-b",
+    "mem-swpd",
+    "mem-free",
+    "mem-buff",
+    "mem-cache",
+    "swap-in",
+    "swap-out",
+    "buff-in",
+    "buff-out",
+    "system-in",
+    "system-cs",
+    "cpu-us",
+    "cpu-sy",
+    "cpu-id",
+    "cpu-wa",
+    "cpu-st",
+)
+"""The seed's CSV header, in order."""
+
+VMSTAT_COLUMNS = (
+    "r", "b", "swpd", "free", "buff", "cache", "si", "so",
+    "bi", "bo", "in", "cs", "us", "sy", "id", "wa", "st",
+)  # fmt: skip
+"""``vmstat`` columns (procps); procps-ng 4 adds a trailing ``gu`` (guest), kept if present."""
+
+_LINE_RE = re.compile(
+    r"(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2}:\d{2})\s+up\s+(.+?),\s+"
+    r"(?:(\d+)\s+users?,\s+)?load averages?:\s+([\d.]+),?\s+([\d.]+),?\s+([\d.]+)\s+([\d\s]+)"
+)
+_UNIT_SECONDS = {"day": 86400, "hr": 3600, "hour": 3600, "min": 60, "sec": 1}
+_PART_RE = re.compile(r"(\d+)\s*(day|hr|hour|min|sec)s?")
+_CLOCK_RE = re.compile(r"(\d+):(\d{2})")
+
+
+def parse_uptime(text: str) -> tuple[int, str]:
+    """``45 days, 20:04`` as (seconds, the seed's CSV text ``45days 20:04``).
+
+    Handles ``3 min``, ``2:10``, ``1 day, 3 min``, ``2 hrs``; raises ``ValueError`` otherwise.
+    """
+    seconds = 0
+    shown = []
+    for part in (p.strip() for p in text.split(",")):
+        clock = _CLOCK_RE.fullmatch(part)
+        unit = _PART_RE.fullmatch(part)
+        if clock:
+            seconds += int(clock[1]) * 3600 + int(clock[2]) * 60
+        elif unit:
+            seconds += int(unit[1]) * _UNIT_SECONDS[unit[2]]
+        else:
+            raise ValueError(f"bad uptime {text!r}")
+        shown.append(part.replace(" ", ""))
+    return seconds, " ".join(shown)
+
+
+def host_from_key(key: str) -> str | None:
+    """The server name from the upload key ``<server>/<date>.log`` (its parent folder)."""
+    parent = PurePosixPath(key).parent.name
+    return parent or None
+
+
+class ServerLogFormat(LineFormat):
+    """``date uptime vmstat`` lines (``serverlog.load``) with ECS-ish metric fields.
+
+    ``host.uptime`` (s), ``system.load.1/5/15``, ``system.cpu.*.pct`` (fractions),
+    ``system.memory.*`` (bytes, vmstat's KiB times 1024); the raw figures under
+    ``serverlog.*`` (``datetime``, ``uptime``, ``users``, ``vmstat.*``), from which
+    :func:`csv_row` rebuilds the seed's CSV row. ``host.name`` comes from the key.
+    """
+
+    name = "serverlog"
+    dataset = "serverlog.load"
+
+    def __init__(self, tz: str = "+09:00") -> None:
+        self.zone = parse_zone(tz)
+
+    def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
+        """One document per line; other lines (headers, garbage) give error documents."""
+        doc = base_document(record, ctx, self.dataset)
+        m = _LINE_RE.fullmatch(doc["message"].strip())
+        if m is None:
+            return [error_document(record, ctx, self.dataset, "not a 'date uptime vmstat' line")]
+        date, time, uptime, users, l1, l5, l15, vmstat = m.groups()
+        values = [int(v) for v in vmstat.split()]
+        if len(values) not in (len(VMSTAT_COLUMNS), len(VMSTAT_COLUMNS) + 1):
+            reason = f"expected {len(VMSTAT_COLUMNS)} vmstat columns, got {len(values)}"
+            return [error_document(record, ctx, self.dataset, reason)]
+        try:
+            local = datetime.fromisoformat(f"{date}T{time.zfill(8)}").replace(tzinfo=self.zone)
+            up_seconds, up_text = parse_uptime(uptime)
+        except ValueError as exc:
+            return [error_document(record, ctx, self.dataset, str(exc))]
+        vm = dict(zip((*VMSTAT_COLUMNS, "gu"), values, strict=False))
+        doc["@timestamp"] = iso(local)
+        put(doc, "event.timezone", local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:])
+        put(doc, "host.name", host_from_key(ctx.ref.key))
+        put(doc, "host.uptime", up_seconds)
+        for window, value in (("1", l1), ("5", l5), ("15", l15)):
+            put(doc, f"system.load.{window}", float(value))
+        for field, column in (
+            ("user", "us"), ("system", "sy"), ("idle", "id"), ("iowait", "wa"), ("steal", "st"),
+            ("guest", "gu"),
+        ):  # fmt: skip
+            if column in vm:
+                put(doc, f"system.cpu.{field}.pct", vm[column] / 100)
+        put(doc, "system.memory.free", vm["free"] * 1024)
+        put(doc, "system.memory.swap.used.bytes", vm["swpd"] * 1024)
+        put(doc, "serverlog.datetime", f"{date} {time}")
+        put(doc, "serverlog.uptime", up_text)
+        put(doc, "serverlog.users", int(users) if users is not None else None)
+        put(doc, "serverlog.load", {"1": l1, "5": l5, "15": l15})
+        put(doc, "serverlog.vmstat", vm)
+        return [doc]
+
+
+def csv_row(doc: Document) -> list[str]:
+    """The seed's CSV row (:data:`CSV_COLUMNS`) for a parsed document.
+
+    Raises ``ValueError`` for a document that is not a parsed serverlog line (e.g. an
+    error document): the caller skips those.
+    """
+    try:
+        s = doc["serverlog"]
+        load, vm = s["load"], s["vmstat"]
+        users = s.get("users")
+        return [
+            s["datetime"],
+            s["uptime"],
+            "" if users is None else str(users),
+            load["1"],
+            load["5"],
+            load["15"],
+            *(str(vm[c]) for c in VMSTAT_COLUMNS),
+        ]
+    except (KeyError, TypeError):
+        raise ValueError("not a parsed serverlog document") from None
