@@ -1,0 +1,207 @@
+"""AWS emulator: moto's server on 127.0.0.1, with Lambda running our zips as host subprocesses.
+
+Run as `python -m logferry.local.emulator --port N`. Patches applied to moto 5.2.5:
+- `LambdaFunction._invoke_lambda` (every invoke path ends there) runs the zip via `HostRunner`;
+- S3 notifications, EventBridge targets and `InvocationType=Event` go to an asynchronous
+  worker queue, retried twice on function error like AWS (moto runs them inside the request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from logferry.local.endpoints import state_dir
+from logferry.local.runner import FunctionSpec, HostRunner
+
+MOTO_VERSION = "5.2.5"
+DEFAULT_RETRY_DELAYS = (1.0, 2.0)  # AWS waits 1 and 2 minutes; locally we wait seconds
+
+
+@dataclass(frozen=True)
+class AsyncJob:
+    """One queued asynchronous invocation."""
+
+    account_id: str
+    region: str
+    function_arn: str
+    body: str
+    attempt: int = 0
+
+
+class AsyncInvoker:
+    """Worker threads that run asynchronous invocations and retry failed ones."""
+
+    def __init__(self, workers: int = 4, retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS):
+        self.retry_delays = retry_delays
+        self.jobs: queue.Queue[AsyncJob] = queue.Queue()
+        for index in range(workers):
+            threading.Thread(target=self._work, name=f"async-invoke-{index}", daemon=True).start()
+
+    def submit(self, account_id: str, region: str, function_arn: str, body: str) -> None:
+        """Queue an invocation of `function_arn` with the JSON `body`."""
+        self.jobs.put(AsyncJob(account_id, region, function_arn, body))
+
+    def _work(self) -> None:
+        while True:
+            job = self.jobs.get()
+            try:
+                errored = self._run(job)
+            except Exception as error:  # a missing function must not kill the worker
+                print(f"async invoke of {job.function_arn} failed: {error!r}", file=sys.stderr)
+                continue
+            if errored and job.attempt < len(self.retry_delays):
+                retry = dataclasses.replace(job, attempt=job.attempt + 1)
+                timer = threading.Timer(self.retry_delays[job.attempt], self.jobs.put, (retry,))
+                timer.daemon = True
+                timer.start()
+
+    @staticmethod
+    def _run(job: AsyncJob) -> bool:
+        from moto.awslambda.utils import get_backend
+
+        function = get_backend(job.account_id, job.region).get_function(job.function_arn)
+        _, errored, _ = function._invoke_lambda(event=job.body)
+        return bool(errored)
+
+
+def function_spec(function: Any) -> FunctionSpec:
+    """Translate moto's `LambdaFunction` into the runner's `FunctionSpec`."""
+    return FunctionSpec(
+        name=function.function_name,
+        arn=function.function_arn,
+        handler=function.handler or "",
+        code=function.code_bytes,
+        code_digest=function.code_digest,
+        timeout_s=float(function.timeout),
+        memory_mb=int(function.memory_size),
+        environment=dict(function.environment_vars or {}),
+        runtime=function.run_time or "python3.11",
+    )
+
+
+def _header(headers: Any, name: str) -> str | None:
+    """Case-insensitive header lookup over werkzeug headers or a plain dict."""
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def install_patches(runner: HostRunner, invoker: AsyncInvoker) -> None:
+    """Replace moto's Docker executor and synchronous notifications (see module docstring)."""
+    import moto.events.notifications as events_notifications
+    import moto.s3.notifications as s3_notifications
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.events.models import Rule
+    from moto.events.utils import EventTemplateParser
+
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        body = event if isinstance(event, str) else json.dumps(event or {})
+        result = runner.invoke(function_spec(self), body)
+        self.logs_backend.ensure_log_group(self.logs_group_name)
+        self.save_logs(result.logs)
+        return result.payload, result.errored, result.logs
+
+    def s3_invoke(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        invoker.submit(account_id, region_name, fn_arn, json.dumps(event_body))
+
+    def events_invoke(account_id: str, fn_arn: str, event: Any) -> None:
+        invoker.submit(account_id, fn_arn.split(":")[3], fn_arn, json.dumps(event))
+
+    original_invoke = LambdaBackend.invoke
+
+    def backend_invoke(
+        self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response: Any
+    ) -> Any:
+        if _header(headers, "X-Amz-Invocation-Type") != "Event":
+            return original_invoke(self, function_name, qualifier, body, headers, response)
+        function = self.get_function(function_name, qualifier)
+        invoker.submit(function.account_id, function.region, function.function_arn, body or "{}")
+        return b""
+
+    original_send = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        lambdas = [t for t in self.targets if ":lambda:" in t["Arn"]]
+        if lambdas and self.event_pattern.matches_event(original_event):
+            for target in lambdas:
+                transformer = target.get("InputTransformer", {})
+                body = target.get("Input") or json.dumps(
+                    EventTemplateParser.parse(
+                        input_template=transformer.get("InputTemplate"),
+                        input_paths_map=transformer.get("InputPathsMap", {}),
+                        event=original_event,
+                    )
+                )
+                arn = target["Arn"]
+                invoker.submit(self.account_id, arn.split(":")[3], arn, body)
+        if len(lambdas) < len(self.targets):
+            others = copy.copy(self)
+            others.targets = [t for t in self.targets if t not in lambdas]
+            original_send(others, original_event, transform_input)
+
+    patches = [
+        (LambdaFunction, "_invoke_lambda", _invoke_lambda),
+        (LambdaBackend, "invoke", backend_invoke),
+        (Rule, "send_to_targets", send_to_targets),
+        (s3_notifications, "_invoke_awslambda", s3_invoke),
+        (events_notifications, "_invoke_lambda", events_invoke),
+    ]
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(port: int, state: Path) -> None:
+    """Bind moto's WSGI app to 127.0.0.1:`port` and serve until SIGTERM/SIGINT."""
+    started = time.monotonic()
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    url = f"http://127.0.0.1:{port}"
+    delays = os.environ.get("LOGFERRY_ASYNC_RETRY_DELAYS")
+    retry = tuple(float(d) for d in delays.split(",")) if delays else DEFAULT_RETRY_DELAYS
+    install_patches(HostRunner(state, url), AsyncInvoker(retry_delays=retry))
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", port, app, True, request_handler=MotoRequestHandler)
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"emulator listening on {url} after {time.monotonic() - started:.2f}s", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: `python -m logferry.local.emulator --port N [--state-dir DIR]`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    serve(args.port, args.state_dir or state_dir())
+
+
+if __name__ == "__main__":
+    main()
