@@ -19,8 +19,12 @@ $(BIN)/logferry: shared/pyproject.toml
 
 setup: $(BIN)/logferry ## Create .venv and install logferry (editable) with the dev tools
 
+# pytest exits 5 when it collected nothing: for us that is a failure, not a pass.
+PYTEST = run_pytest() { $(BIN)/pytest "$$@"; rc=$$?; \
+  if [ $$rc -eq 5 ]; then echo "pytest collected no tests in $$*" >&2; return 1; fi; return $$rc; }; run_pytest
+
 unit: setup ## Run the fast unit tests (no servers)
-	$(BIN)/pytest tests/unit
+	@$(PYTEST) tests/unit
 
 test: unit ## The README's test command: unit tests (and e2e once the local stack exists)
 

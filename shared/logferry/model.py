@@ -22,8 +22,11 @@ class ObjectRef:
 
     @property
     def uri(self) -> str:
-        """The object as an ``s3://bucket/key`` URI (used as ``log.file.path``)."""
-        return f"s3://{self.bucket}/{self.key}"
+        """The object as an ``s3://bucket/key`` URI (used as ``log.file.path``).
+
+        A local file (no bucket, as ``logferry parse`` reads) is just its path.
+        """
+        return f"s3://{self.bucket}/{self.key}" if self.bucket else self.key
 
     @property
     def revision(self) -> str:

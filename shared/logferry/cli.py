@@ -1,0 +1,115 @@
+"""The ``logferry`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from logferry import formats
+from logferry.model import ObjectRef, ParseContext
+from logferry.sources.stream import CorruptObjectError, decompressed, read_file_chunks
+
+
+def _format_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if args.pattern:
+        options["pattern"] = args.pattern
+    return options
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    """Print one JSON document per input record (NDJSON), the code path the Lambdas use."""
+    try:
+        fmt = formats.get_format(args.format, **_format_options(args))
+    except (ValueError, TypeError) as exc:
+        print(f"logferry parse: {exc}", file=sys.stderr)
+        return 2
+    out = sys.stdout.buffer
+    totals = {"records": 0, "documents": 0, "errors": 0}
+    status = 0
+    for path in args.files:
+        ctx = ParseContext(ObjectRef(bucket="", key=path))
+        try:
+            _gz, chunks = decompressed(read_file_chunks(path), path)
+            for record in fmt.frame(chunks):
+                totals["records"] += 1
+                for doc in fmt.parse(record, ctx):
+                    totals["documents"] += 1
+                    if "error" in doc:
+                        totals["errors"] += 1
+                        if args.verbose:
+                            print(doc["error"]["message"], file=sys.stderr)
+                    out.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+        except (OSError, CorruptObjectError) as exc:
+            if isinstance(exc, BrokenPipeError):
+                raise
+            print(f"logferry parse: {exc}", file=sys.stderr)
+            status = 1
+    out.flush()
+    if not args.quiet:
+        print(
+            f"logferry parse: {totals['records']} records, {totals['documents']} documents, "
+            f"{totals['errors']} did not parse",
+            file=sys.stderr,
+        )
+    return status
+
+
+def cmd_formats(_args: argparse.Namespace) -> int:
+    """List the formats."""
+    for name in formats.names():
+        print(f"{name:10} {formats.DESCRIPTIONS.get(name, '')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every ``logferry`` subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="logferry", description="Ship logs landing in S3 to CloudWatch Logs and search."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("parse", help="parse log files to NDJSON (gzip or plain, - for stdin)")
+    p.add_argument("--format", "-f", required=True, choices=formats.names())
+    p.add_argument("--pattern", help="regex with named groups (for --format regex)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no totals on stderr")
+    p.add_argument("--verbose", "-v", action="store_true", help="print each parse error")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("formats", help="list the log formats")
+    p.set_defaults(func=cmd_formats)
+
+    _register_optional(sub)
+    return parser
+
+
+def _register_optional(sub: Any) -> None:
+    """Subcommands that live in their own modules."""
+    from logferry.local.cli import register as register_local
+
+    register_local(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``logferry`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # `logferry parse ... | head`: the reader went away; that is not an error.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

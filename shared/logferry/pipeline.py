@@ -1,0 +1,174 @@
+"""The flow of one S3 object: open -> frame -> parse -> sinks -> summary (GUIDE §3)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from logferry.formats.base import LogFormat, iso
+from logferry.model import Document, Event, ParseContext, Record, doc_id
+from logferry.sinks import Failure, Sink
+from logferry.sources.events import ObjectNotice
+from logferry.sources.s3 import ObjectGoneError, open_object
+from logferry.sources.stream import CorruptObjectError
+
+DRAIN_EVERY = 5000
+"""Records between two collections of sink failures (bounds the memory they hold)."""
+
+
+class Parker(Protocol):
+    """Where events a sink could not ship are parked for ``logferry replay``."""
+
+    def park(self, sink: str, failures: Sequence[Failure], source: str) -> int:
+        """Store the failures; return how many were stored."""
+        ...
+
+
+@dataclass
+class Summary:
+    """What happened to one object: logged as one JSON line and returned by the handler."""
+
+    object: str
+    format: str
+    start_offset: int = 0
+    records: int = 0
+    documents: int = 0
+    parse_errors: int = 0
+    skipped: int = 0
+    shipped: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    parked: int = 0
+    bytes: int = 0
+    gzip: bool = False
+    seconds: float = 0.0
+    next_offset: int | None = None
+    """Set when the run stopped early (time budget): where the next invocation resumes."""
+    error: str | None = None
+
+    def to_json(self) -> str:
+        """One JSON line."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def timestamp_ms(doc: Document, default_ms: int) -> int:
+    """Milliseconds since the epoch from a document's ``@timestamp`` (or ``default_ms``)."""
+    value = doc.get("@timestamp")
+    if not isinstance(value, str):
+        return default_ms
+    try:
+        return int(datetime.fromisoformat(value).timestamp() * 1000)
+    except ValueError:
+        return default_ms
+
+
+def default_message(doc: Document) -> str:
+    """The text a line-oriented sink ships: the raw line."""
+    return str(doc.get("message", ""))
+
+
+@dataclass
+class ObjectJob:
+    """Everything needed to ship one object."""
+
+    s3: Any
+    notice: ObjectNotice
+    fmt: LogFormat
+    sinks: Sequence[Sink]
+    parker: Parker | None = None
+    account_id: str | None = None
+    region: str | None = None
+    render: Callable[[Document], str] = default_message
+    remaining_seconds: Callable[[], float] | None = None
+    """Time left in the invocation; when it drops below ``reserve_seconds`` the run stops."""
+    reserve_seconds: float = 10.0
+
+
+def process_object(job: ObjectJob) -> Summary:
+    """Ship one object through the job's sinks and return its summary.
+
+    A record that does not parse is still shipped (with ``error.message``) and counted.
+    A corrupt or truncated object ships everything readable, then reports the error.
+    Events a sink could not ship are parked, never dropped. If time runs low the run
+    stops at a record boundary and ``next_offset`` says where to resume.
+    """
+    started = time.monotonic()
+    notice = job.notice
+    summary = Summary(object=notice.ref.uri, format=job.fmt.name, start_offset=notice.start_offset)
+    base = {sink.name: (sink.stats.shipped, sink.stats.failed) for sink in job.sinks}
+    try:
+        stream = open_object(job.s3, notice.ref, notice.start_offset)
+        summary.gzip = stream.gzip
+        object_time = iso(stream.last_modified or datetime.now(UTC))
+        ctx = ParseContext(
+            stream.ref, job.account_id, job.region, extra={"object_time": object_time}
+        )
+        default_ms = int(datetime.fromisoformat(object_time).timestamp() * 1000)
+        records = job.fmt.frame(stream.chunks, notice.start_offset)
+        _ship_records(job, ctx, records, summary, default_ms, base)
+    except (CorruptObjectError, ObjectGoneError) as exc:
+        summary.error = str(exc)
+    finally:
+        for sink in job.sinks:
+            sink.flush()
+        _drain(job, summary, base)
+        summary.seconds = round(time.monotonic() - started, 3)
+    return summary
+
+
+def _ship_records(
+    job: ObjectJob,
+    ctx: ParseContext,
+    records: Iterable[Record],
+    summary: Summary,
+    default_ms: int,
+    base: dict[str, tuple[int, int]],
+) -> None:
+    ref = ctx.ref
+    parse = job.fmt.parse
+    render = job.render
+    sinks = job.sinks
+    for record in records:
+        if (
+            job.remaining_seconds is not None
+            and summary.records % 1000 == 0
+            and job.remaining_seconds() < job.reserve_seconds
+        ):
+            summary.next_offset = record.offset
+            return
+        summary.records += 1
+        summary.bytes += len(record.data) + 1
+        docs = parse(record, ctx)
+        if not docs:
+            summary.skipped += 1
+        for index, doc in enumerate(docs):
+            if "error" in doc:
+                summary.parse_errors += 1
+            event = Event(
+                doc_id(ref, record.offset, index), timestamp_ms(doc, default_ms), doc, render(doc)
+            )
+            for sink in sinks:
+                sink.add(event)
+        summary.documents += len(docs)
+        if summary.records % DRAIN_EVERY == 0:
+            _drain(job, summary, base)
+
+
+def _drain(job: ObjectJob, summary: Summary, base: dict[str, tuple[int, int]]) -> None:
+    """Collect sink failures and park them; update the per-sink counters for this object."""
+    for sink in job.sinks:
+        failures = sink.take_failures()
+        shipped0, failed0 = base[sink.name]
+        summary.shipped[sink.name] = sink.stats.shipped - shipped0
+        summary.failed[sink.name] = sink.stats.failed - failed0
+        if not failures:
+            continue
+        if job.parker is None:
+            raise RuntimeError(
+                f"{summary.object}: {len(failures)} events failed in sink {sink.name} "
+                f"and no quarantine is configured (first: {failures[0].reason})"
+            )
+        summary.parked += job.parker.park(sink.name, failures, summary.object)

@@ -1,0 +1,1 @@
+"""Sources: reading S3 objects (and local files) as streams of uncompressed bytes."""

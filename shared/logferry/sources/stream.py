@@ -1,0 +1,101 @@
+"""Streaming decompression with gzip detected by magic bytes, and offset skipping."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator
+
+GZIP_MAGIC = b"\x1f\x8b"
+CHUNK_SIZE = 1024 * 1024
+
+
+class CorruptObjectError(Exception):
+    """The object's bytes cannot be read to the end (corrupt or truncated compression)."""
+
+
+def is_gzip(head: bytes) -> bool:
+    """True if ``head`` starts with the gzip magic bytes (whatever the file is called)."""
+    return head[:2] == GZIP_MAGIC
+
+
+def _peek(raw: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first non-empty chunk (at least 2 bytes if there are) and the rest of the stream."""
+    head = b""
+    for chunk in raw:
+        head += chunk
+        if len(head) >= 2:
+            break
+    return head, raw
+
+
+def gunzip(raw: Iterable[bytes], name: str) -> Iterator[bytes]:
+    """Inflate a gzip stream (several concatenated members allowed) chunk by chunk.
+
+    Everything that could be inflated is yielded before a :class:`CorruptObjectError`
+    naming ``name`` and the compressed offset is raised, so nothing readable is lost.
+    """
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    in_member = False
+    consumed = 0
+    for chunk in raw:
+        data = chunk
+        while data:
+            in_member = True
+            try:
+                out = inflater.decompress(data)
+            except zlib.error as exc:
+                raise CorruptObjectError(
+                    f"{name}: corrupt gzip data near compressed byte {consumed}: {exc}"
+                ) from exc
+            if out:
+                yield out
+            if not inflater.eof:
+                consumed += len(data)
+                break
+            consumed += len(data) - len(inflater.unused_data)
+            data = inflater.unused_data
+            inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            in_member = False
+            if data.strip(b"\0") == b"":
+                data = b""  # zero padding after the last member is harmless
+    if in_member:
+        raise CorruptObjectError(f"{name}: truncated gzip stream after {consumed} compressed bytes")
+
+
+def decompressed(raw: Iterable[bytes], name: str) -> tuple[bool, Iterator[bytes]]:
+    """Detect gzip by magic bytes and return (was_gzip, uncompressed chunk stream)."""
+    head, rest = _peek(iter(raw))
+
+    def chained() -> Iterator[bytes]:
+        if head:
+            yield head
+        yield from rest
+
+    if is_gzip(head):
+        return True, gunzip(chained(), name)
+    return False, chained()
+
+
+def skip_bytes(chunks: Iterable[bytes], count: int) -> Iterator[bytes]:
+    """Drop the first ``count`` bytes of a chunk stream."""
+    remaining = count
+    for chunk in chunks:
+        if remaining >= len(chunk):
+            remaining -= len(chunk)
+            continue
+        yield chunk[remaining:] if remaining else chunk
+        remaining = 0
+
+
+def read_file_chunks(path: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Raw chunks of a local file, or of stdin for ``-``."""
+    import sys
+
+    if path == "-":
+        stream = sys.stdin.buffer
+        while chunk := stream.read(chunk_size):
+            yield chunk
+        return
+    with open(path, "rb") as fh:
+        while chunk := fh.read(chunk_size):
+            yield chunk

@@ -1,0 +1,146 @@
+"""The flow of one object through a format and sinks (in-memory sink, moto S3)."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from logferry.formats.base import LineFormat, base_document, error_document
+from logferry.model import Document, Event, ObjectRef, ParseContext, Record
+from logferry.pipeline import ObjectJob, process_object, timestamp_ms
+from logferry.sinks import Failure, SinkStats
+from logferry.sources.events import ObjectNotice
+
+
+class KeyValueFormat(LineFormat):
+    """'<iso time> <text>' lines; anything else is an error document."""
+
+    name = "kv"
+    dataset = "test.kv"
+
+    def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
+        if record.data == b"#skip":
+            return []
+        ts, _, _rest = record.data.decode().partition(" ")
+        if not ts.startswith("20"):
+            return [error_document(record, ctx, self.dataset, "no timestamp")]
+        doc = base_document(record, ctx, self.dataset)
+        doc["@timestamp"] = ts
+        return [doc]
+
+
+class ListSink:
+    def __init__(self, name: str = "mem", fail_every: int = 0) -> None:
+        self.name = name
+        self.stats = SinkStats()
+        self.events: list[Event] = []
+        self._failures: list[Failure] = []
+        self._fail_every = fail_every
+
+    def add(self, event: Event) -> None:
+        if self._fail_every and (len(self.events) + len(self._failures)) % self._fail_every == 0:
+            self._failures.append(Failure(event, "injected"))
+            self.stats.failed += 1
+            return
+        self.events.append(event)
+        self.stats.shipped += 1
+
+    def flush(self) -> None:
+        return None
+
+    def take_failures(self) -> list[Failure]:
+        out, self._failures = self._failures, []
+        return out
+
+
+class ListParker:
+    def __init__(self) -> None:
+        self.parked: list[tuple[str, Failure, str]] = []
+
+    def park(self, sink: str, failures: Sequence[Failure], source: str) -> int:
+        self.parked.extend((sink, f, source) for f in failures)
+        return len(failures)
+
+
+LINES = [f"2024-03-01T00:00:{i % 60:02d}.000Z request {i}" for i in range(3000)]
+BODY = ("\n".join(LINES[:1500] + ["garbage line", "#skip"] + LINES[1500:]) + "\n").encode()
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="raw")
+        client.put_object(Bucket="raw", Key="app/x.log.gz", Body=gzip.compress(BODY))
+        yield client
+
+
+def run(s3: Any, sinks: Sequence[Any], **kw: Any) -> Any:
+    notice = ObjectNotice(ObjectRef("raw", "app/x.log.gz"), start_offset=kw.pop("start", 0))
+    return process_object(ObjectJob(s3, notice, KeyValueFormat(), sinks, **kw))
+
+
+def test_counts_and_nothing_lost(s3: Any) -> None:
+    sink = ListSink()
+    summary = run(s3, [sink])
+    assert summary.records == 3002
+    assert summary.documents == 3001
+    assert summary.parse_errors == 1
+    assert summary.skipped == 1
+    assert summary.shipped == {"mem": 3001}
+    assert summary.gzip is True
+    messages = [e.message for e in sink.events]
+    assert "garbage line" in messages
+    bad = next(e for e in sink.events if e.message == "garbage line")
+    assert "s3://raw/app/x.log.gz line 1501" in bad.document["error"]["message"]
+
+
+def test_ids_deterministic_and_distinct(s3: Any) -> None:
+    a, b = ListSink(), ListSink()
+    run(s3, [a])
+    run(s3, [b])
+    ids = [e.id for e in a.events]
+    assert ids == [e.id for e in b.events]
+    assert len(set(ids)) == len(ids)
+
+
+def test_failures_are_parked_not_lost(s3: Any) -> None:
+    sink, parker = ListSink(fail_every=7), ListParker()
+    summary = run(s3, [sink], parker=parker)
+    assert summary.parked == len(parker.parked) > 0
+    assert summary.shipped["mem"] + summary.parked == summary.documents
+
+
+def test_failures_without_quarantine_are_an_error(s3: Any) -> None:
+    with pytest.raises(RuntimeError, match="no quarantine is configured"):
+        run(s3, [ListSink(fail_every=7)])
+
+
+def test_stops_early_and_resumes_without_gap_or_overlap(s3: Any) -> None:
+    budget = iter([100.0, 100.0, 0.0])
+    first = ListSink()
+    summary = run(s3, [first], remaining_seconds=lambda: next(budget, 0.0))
+    assert summary.next_offset is not None
+    assert summary.records == 2000
+    rest = ListSink()
+    resumed = run(s3, [rest], start=summary.next_offset)
+    assert resumed.next_offset is None
+    all_ids = [e.id for e in first.events + rest.events]
+    assert len(all_ids) == len(set(all_ids)) == 3001
+
+
+def test_missing_object_is_reported(s3: Any) -> None:
+    notice = ObjectNotice(ObjectRef("raw", "gone.log"))
+    summary = process_object(ObjectJob(s3, notice, KeyValueFormat(), [ListSink()]))
+    assert summary.error and "no longer exists" in summary.error
+
+
+def test_timestamp_ms() -> None:
+    assert timestamp_ms({"@timestamp": "2024-03-01T00:00:01.500Z"}, 0) == 1709251201500
+    assert timestamp_ms({"@timestamp": "nope"}, 42) == 42
+    assert timestamp_ms({}, 7) == 7
