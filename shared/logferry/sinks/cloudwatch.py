@@ -225,8 +225,9 @@ class _Buffer:
 class CloudWatchSink:
     """Ship events to CloudWatch Logs with few, full, valid PutLogEvents calls.
 
-    Events are buffered per stream; when a buffer holds ``buffer_bytes`` (or twice a batch's
-    event count) it is sorted and all full batches are sent, keeping the remainder. ``flush``
+    Events are buffered per stream; when a buffer holds ``buffer_bytes`` (at least two batches'
+    worth, or twice a batch's event count) it is sorted and all batches but the last are sent;
+    the last stays buffered to be filled up. ``flush``
     sends everything. Streams are sent in parallel (one batch in flight per stream). Nothing is
     raised for AWS errors: what cannot be shipped comes back from :meth:`take_failures`.
     """
@@ -259,7 +260,7 @@ class CloudWatchSink:
         self._create = create
         self._max_workers = max(1, max_workers)
         self._max_attempts = max(1, max_attempts)
-        self._buffer_bytes = buffer_bytes
+        self._buffer_bytes = max(buffer_bytes, 2 * self._limits.batch_bytes)
         self._base_delay, self._max_delay = base_delay, max_delay
         self._clock, self._sleep = clock, sleep
         self._rng = random.Random()
