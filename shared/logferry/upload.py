@@ -1,0 +1,327 @@
+"""Presigned upload URLs for on-prem servers (``scripts/log2aws.sh`` -> API -> S3 PUT).
+
+Pure pieces (request validation, allowlist parsing and matching, object keys) are plain
+functions; :func:`handle` wires them with an S3 client and an :class:`AllowlistCache` and
+always returns an :class:`ApiResponse`, never raises.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+SERVER_MAX_LEN = 64
+MAX_PUT_BYTES = 5 * 1024**3  # S3's single-PUT limit
+# The earliest and latest time zones are UTC-12 and UTC+14: a date is "in the future"
+# only when it has not started anywhere on Earth yet.
+LATEST_TZ_OFFSET = timedelta(hours=14)
+_SERVER_RE = re.compile(r"(?![.-])[A-Za-z0-9._-]{1,64}")
+_DATE_RES = (
+    re.compile(r"(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})"),
+    re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})"),
+)
+_HEX64_RE = re.compile(r"[0-9a-fA-F]{64}")
+_TRUE = {"1", "true", "yes", "gzip"}
+
+
+class UploadError(Exception):
+    """A request refused with an HTTP ``status`` and a machine-readable ``code``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _bad(code: str, message: str) -> UploadError:
+    return UploadError(400, code, message)
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """A validated upload request."""
+
+    server: str
+    day: date
+    compressed: bool = False
+    size: int | None = None
+    sha256_b64: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The object key in the raw bucket."""
+        return object_key(self.server, self.day, compressed=self.compressed)
+
+
+def object_key(server: str, day: date, *, compressed: bool = False) -> str:
+    """``<server>/<YYYY-MM-DD>.log`` (``.log.gz`` when compressed)."""
+    return f"{server}/{day.isoformat()}.log{'.gz' if compressed else ''}"
+
+
+def parse_server(value: str | None) -> str:
+    """A server name: ``[A-Za-z0-9._-]``, 1-64 chars, not starting with ``.``/``-``, no ``..``."""
+    if not value:
+        raise _bad("missing_server", "query parameter 'server' is required")
+    if len(value) > SERVER_MAX_LEN:
+        raise _bad("invalid_server", f"server name longer than {SERVER_MAX_LEN} characters")
+    if not _SERVER_RE.fullmatch(value) or ".." in value:
+        raise _bad(
+            "invalid_server",
+            "server name must use only A-Z a-z 0-9 . _ -, not start with . or - and not contain ..",
+        )
+    return value
+
+
+def parse_date(value: str | None, *, now: datetime, max_age_days: int) -> date:
+    """A real calendar date (YYYY-MM-DD or YYYYMMDD), not in the future, at most
+    ``max_age_days`` before today (UTC)."""
+    if not value:
+        raise _bad("missing_date", "query parameter 'date' is required")
+    match = next((m for r in _DATE_RES if (m := r.fullmatch(value))), None)
+    if match is None:
+        raise _bad("invalid_date", f"date {value!r} is not YYYY-MM-DD or YYYYMMDD")
+    try:
+        day = date(int(match["y"]), int(match["m"]), int(match["d"]))
+    except ValueError:
+        raise _bad("invalid_date", f"date {value!r} is not a calendar date") from None
+    now_utc = now.astimezone(UTC)
+    if day > (now_utc + LATEST_TZ_OFFSET).date():
+        raise _bad("future_date", f"date {day} is in the future")
+    if day < now_utc.date() - timedelta(days=max_age_days):
+        raise _bad("date_too_old", f"date {day} is more than {max_age_days} days old")
+    return day
+
+
+def parse_sha256(value: str) -> str:
+    """A SHA-256 digest given as 64 hex digits or standard base64, returned as base64."""
+    if _HEX64_RE.fullmatch(value):
+        return base64.b64encode(bytes.fromhex(value)).decode("ascii")
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 32:
+        raise _bad("invalid_sha256", "sha256 must be 64 hex digits or 44 base64 characters")
+    return base64.b64encode(digest).decode("ascii")
+
+
+def parse_size(value: str) -> int:
+    """A declared body length in bytes: 0 to 5 GiB."""
+    if not value.isascii() or not value.isdigit() or int(value) > MAX_PUT_BYTES:
+        raise _bad("invalid_size", f"size must be an integer from 0 to {MAX_PUT_BYTES}")
+    return int(value)
+
+
+def parse_request(query: Mapping[str, str], *, now: datetime, max_age_days: int) -> UploadRequest:
+    """Validate the query string of ``GET /?server=&date=[&gzip=1][&size=][&sha256=]``."""
+    server = parse_server(query.get("server"))
+    day = parse_date(query.get("date"), now=now, max_age_days=max_age_days)
+    compressed = (
+        query.get("gzip", "").lower() in _TRUE or query.get("compression", "").lower() == "gzip"
+    )
+    size = parse_size(query["size"]) if query.get("size") else None
+    sha = parse_sha256(query["sha256"]) if query.get("sha256") else None
+    return UploadRequest(server, day, compressed, size, sha)
+
+
+def parse_allowlist(text: str) -> tuple[list[IpNetwork], list[str]]:
+    """Parse CIDRs / addresses separated by commas or newlines.
+
+    Returns ``(networks, invalid_entries)``; blank entries are ignored.
+    """
+    networks: list[IpNetwork] = []
+    invalid: list[str] = []
+    for entry in re.split(r"[,\n]", text):
+        item = entry.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            invalid.append(item)
+    return networks, invalid
+
+
+def ip_allowed(ip: str, networks: Iterable[IpNetwork]) -> bool:
+    """True if ``ip`` lies in one of ``networks``; a malformed ``ip`` is never allowed."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == net.version and address in net for net in networks)
+
+
+@dataclass
+class AllowlistCache:
+    """Fetches the allowlist text lazily through ``fetch`` and keeps it ``ttl_seconds``."""
+
+    fetch: Callable[[], str]
+    ttl_seconds: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    _networks: list[IpNetwork] = field(default_factory=list, init=False)
+    _expires: float | None = field(default=None, init=False)
+
+    def networks(self) -> list[IpNetwork]:
+        """The current allowlist, refreshed when older than the TTL."""
+        now = self.clock()
+        if self._expires is None or now >= self._expires:
+            networks, invalid = parse_allowlist(self.fetch())
+            for entry in invalid:
+                log.warning("allowlist entry %r is not an IP network; skipped", entry)
+            if not networks:
+                log.warning("allowlist is empty: every upload request will be denied")
+            self._networks, self._expires = networks, now + self.ttl_seconds
+        return self._networks
+
+
+def ssm_fetcher(ssm_client: Any, name: str) -> Callable[[], str]:
+    """A fetch function reading SSM parameter ``name`` (String or StringList)."""
+
+    def fetch() -> str:
+        return str(ssm_client.get_parameter(Name=name)["Parameter"]["Value"])
+
+    return fetch
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of the upload-URL function (from environment variables)."""
+
+    raw_bucket: str
+    allowlist_param: str
+    url_ttl_seconds: int = 300
+    allowlist_ttl_seconds: int = 60
+    max_age_days: int = 31
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read RAW_BUCKET, ALLOWLIST_PARAM, URL_TTL_SECONDS, ALLOWLIST_TTL_SECONDS,
+        MAX_AGE_DAYS; a missing or malformed value raises ``ValueError`` naming it."""
+        missing = [name for name in ("RAW_BUCKET", "ALLOWLIST_PARAM") if not env.get(name)]
+        if missing:
+            raise ValueError(f"environment variable(s) not set: {', '.join(missing)}")
+
+        def number(name: str, default: int) -> int:
+            raw = env.get(name, "")
+            if not raw:
+                return default
+            if not raw.isdigit() or int(raw) <= 0:
+                raise ValueError(f"environment variable {name}={raw!r} is not a positive integer")
+            return int(raw)
+
+        return cls(
+            raw_bucket=env["RAW_BUCKET"],
+            allowlist_param=env["ALLOWLIST_PARAM"],
+            url_ttl_seconds=number("URL_TTL_SECONDS", 300),
+            allowlist_ttl_seconds=number("ALLOWLIST_TTL_SECONDS", 60),
+            max_age_days=number("MAX_AGE_DAYS", 31),
+        )
+
+
+def presign_put(s3_client: Any, bucket: str, request: UploadRequest, ttl: int) -> dict[str, Any]:
+    """The response body: a presigned PUT bound to the declared length and checksum.
+
+    ``headers`` lists what the client must send verbatim: they are in X-Amz-SignedHeaders,
+    so S3 refuses a request without them, and refuses a body that does not match them
+    (400 BadDigest for the checksum).
+    """
+    params: dict[str, Any] = {"Bucket": bucket, "Key": request.key}
+    headers: dict[str, str] = {}
+    if request.size is not None:
+        params["ContentLength"] = request.size
+        headers["Content-Length"] = str(request.size)
+    if request.sha256_b64 is not None:
+        params["ChecksumSHA256"] = request.sha256_b64
+        headers["x-amz-checksum-sha256"] = request.sha256_b64
+    url = s3_client.generate_presigned_url(
+        "put_object", Params=params, ExpiresIn=ttl, HttpMethod="PUT"
+    )
+    return {"url": url, "key": request.key, "expires_in": ttl, "method": "PUT", "headers": headers}
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """What the handler extracts from an API Gateway event (REST or HTTP API)."""
+
+    method: str
+    source_ip: str
+    query: Mapping[str, str]
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """An HTTP answer plus the decision fields to log as one JSON line."""
+
+    status: int
+    body: dict[str, Any]
+    decision: dict[str, Any]
+
+    def to_api_gateway(self) -> dict[str, Any]:
+        """The Lambda proxy-integration response."""
+        return {
+            "statusCode": self.status,
+            "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+            "body": json.dumps(self.body),
+        }
+
+
+def _error(status: int, code: str, message: str, request_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message, "code": code}
+    if status >= 500:
+        body["request_id"] = request_id
+    return body
+
+
+def handle(
+    request: ApiRequest,
+    *,
+    settings: Settings,
+    s3_client: Any,
+    allowlist: AllowlistCache,
+    now: datetime | None = None,
+) -> ApiResponse:
+    """Decide on one request: 403 (IP), 405 (method), 400 (params), 200 or 500."""
+    decision: dict[str, Any] = {
+        "ip": request.source_ip,
+        "server": request.query.get("server"),
+        "date": request.query.get("date"),
+        "key": None,
+    }
+    try:
+        if not ip_allowed(request.source_ip, allowlist.networks()):
+            raise UploadError(403, "ip_not_allowed", f"source IP {request.source_ip} not allowed")
+        if request.method.upper() != "GET":
+            raise UploadError(405, "method_not_allowed", f"method {request.method} not allowed")
+        upload = parse_request(
+            request.query, now=now or datetime.now(UTC), max_age_days=settings.max_age_days
+        )
+        decision["key"] = upload.key
+        body = presign_put(s3_client, settings.raw_bucket, upload, settings.url_ttl_seconds)
+    except UploadError as exc:
+        decision.update(decision="denied", reason=exc.code, status=exc.status)
+        body = _error(exc.status, exc.code, exc.message, request.request_id)
+        return ApiResponse(exc.status, body, decision)
+    except Exception as exc:
+        log.exception("upload URL request %s failed", request.request_id)
+        decision.update(decision="error", reason=type(exc).__name__, status=500)
+        body = _error(500, "internal_error", "internal error", request.request_id)
+        return ApiResponse(500, body, decision)
+    decision.update(decision="allowed", reason="ok", status=200)
+    return ApiResponse(200, body, decision)
