@@ -29,28 +29,34 @@ def _offset_seconds(tz: str) -> int:
     return -seconds if tz[0] == "-" else seconds
 
 
+@lru_cache(maxsize=256)
+def _utc_midnight(day: str, offset: str) -> datetime:
+    """Local midnight of ``10/Oct/2000`` at UTC offset ``-0700``, as a naive UTC datetime."""
+    local = datetime(int(day[7:11]), _MONTHS[day[3:6]], int(day[0:2]))
+    return local - timedelta(seconds=_offset_seconds(offset))
+
+
 def apache_time_to_iso(value: str) -> str:
     """``10/Oct/2000:13:55:36 -0700`` as ``2000-10-10T20:55:36.000Z``.
 
-    Slices the fixed layout (no strptime per line); raises ``ValueError`` if the value
-    is not in that layout.
+    Slices the fixed layout (no strptime per line; dates and offsets cached); raises
+    ``ValueError`` if the value is not in that layout.
     """
     if len(value) != 26 or value[2] != "/" or value[6] != "/" or value[11] != ":":
         raise ValueError(f"not an Apache time: {value!r}")
     try:
-        month = _MONTHS[value[3:6]]
-        local = datetime(
-            int(value[7:11]),
-            month,
-            int(value[0:2]),
-            int(value[12:14]),
-            int(value[15:17]),
-            int(value[18:20]),
+        hour, minute, second = int(value[12:14]), int(value[15:17]), int(value[18:20])
+        if hour > 23 or minute > 59 or second > 60 or value[14] != ":" or value[17] != ":":
+            raise ValueError
+        utc = _utc_midnight(value[0:11], value[21:26]) + timedelta(
+            seconds=hour * 3600 + minute * 60 + second
         )
     except (KeyError, ValueError):
         raise ValueError(f"not an Apache time: {value!r}") from None
-    utc = local - timedelta(seconds=_offset_seconds(value[21:26]))
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.000Z"
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.000Z"
+    )
 
 
 def parse_zone(name: str) -> tzinfo:

@@ -43,7 +43,7 @@ def serverlog_lines(
     boot = midnight - timedelta(days=booted_days_before)
     loads = [_curve(0.0)] * 3
     swpd = 493744
-    for minute in range(1, 24 * 60, step_minutes):
+    for minute in range(0, 24 * 60, step_minutes):
         now = midnight + timedelta(minutes=minute, seconds=1)
         current = max(0.0, _curve(now.hour + now.minute / 60) + rng.gauss(0, 2))
         for i, window in enumerate((1, 5, 15)):
