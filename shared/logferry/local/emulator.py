@@ -100,8 +100,8 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
-def install_patches(runner: HostRunner, invoker: AsyncInvoker) -> None:
-    """Replace moto's Docker executor and synchronous notifications (see module docstring)."""
+def patches(runner: HostRunner, invoker: AsyncInvoker) -> list[tuple[object, str, Any]]:
+    """(owner, attribute, replacement) for moto's Docker executor and synchronous notifications."""
     import moto.events.notifications as events_notifications
     import moto.s3.notifications as s3_notifications
     from moto.awslambda.models import LambdaBackend, LambdaFunction
@@ -153,14 +153,18 @@ def install_patches(runner: HostRunner, invoker: AsyncInvoker) -> None:
             others.targets = [t for t in self.targets if t not in lambdas]
             original_send(others, original_event, transform_input)
 
-    patches = [
+    return [
         (LambdaFunction, "_invoke_lambda", _invoke_lambda),
         (LambdaBackend, "invoke", backend_invoke),
         (Rule, "send_to_targets", send_to_targets),
         (s3_notifications, "_invoke_awslambda", s3_invoke),
         (events_notifications, "_invoke_lambda", events_invoke),
     ]
-    for owner, name, replacement in patches:
+
+
+def install_patches(runner: HostRunner, invoker: AsyncInvoker) -> None:
+    """Apply `patches` to moto for the life of this process."""
+    for owner, name, replacement in patches(runner, invoker):
         setattr(owner, name, replacement)
 
 
