@@ -120,7 +120,8 @@ class CwlFormat:
         try:
             envelope = json.loads(record.data.decode("utf-8", "replace"))
         except ValueError as exc:
-            reason = f"not a JSON envelope ({exc})" if record.data[:1] == b"{" else "garbage"
+            truncated = record.data[:1] == b"{"
+            reason = f"not a JSON envelope ({exc})" if truncated else "garbage between envelopes"
             return [error_document(record, ctx, self.dataset, reason)]
         if not isinstance(envelope, dict):
             return [error_document(record, ctx, self.dataset, "envelope is not a JSON object")]
