@@ -1,0 +1,442 @@
+"""Search sink: Elasticsearch / OpenSearch bulk indexing that never loses a document silently.
+
+Each event becomes one ``index`` action with ``_id`` = :attr:`Event.id` (deterministic, so a
+redelivered object overwrites instead of duplicating) into ``<prefix>-<dataset>-YYYY.MM.DD``
+by the event's own UTC time. Batches are cut by bytes (default 5 MiB) and count. Items the
+engine answers with 429 or 5xx, and whole requests that fail with 429/5xx or a connection
+error, are retried with exponential backoff and full jitter; a request answered 413 is split
+in half; items rejected with another 4xx (mapping errors) or still failing after the retries
+come back from :meth:`SearchSink.take_failures` with the engine's error type and reason.
+
+Both clients go through their own ``streaming_bulk`` helper (``raise_on_error=False``,
+``raise_on_exception=False``, helper retries off: this sink owns the retry policy).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import elastic_transport
+import elasticsearch
+import opensearchpy
+import orjson
+from elasticsearch import helpers as es_helpers
+from opensearchpy import helpers as os_helpers
+
+from logferry.model import Event
+from logferry.sinks import Failure, SinkStats
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INDEX_PATTERN = "{prefix}-{dataset}-{date:%Y.%m.%d}"
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_DOCS = 5_000
+TEMPLATE_FILE = Path(__file__).with_name("index_template.json")
+ENGINES = ("elasticsearch", "opensearch")
+ACTION_OVERHEAD = 96
+"""Bytes of one action line plus newlines, beyond the index name and id, in a bulk body."""
+_INVALID_INDEX_CHARS = re.compile(r"[^a-z0-9._+-]+")
+
+BulkResult = tuple[bool, dict[str, Any]]
+SearchClient = elasticsearch.Elasticsearch | opensearchpy.OpenSearch
+
+
+# -- authentication ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BasicAuth:
+    """HTTP basic authentication (the password is kept out of ``repr``)."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ApiKeyAuth:
+    """An API key, sent as ``Authorization: ApiKey <key>`` (base64 ``id:key`` form)."""
+
+    api_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SigV4Auth:
+    """AWS SigV4 signing for Amazon OpenSearch Service (``es``) or Serverless (``aoss``)."""
+
+    region: str
+    service: str = "es"
+
+
+SearchAuth = BasicAuth | ApiKeyAuth | SigV4Auth | None
+
+
+def load_search_auth(secret_arn: str, secrets_client: Any = None) -> BasicAuth | ApiKeyAuth:
+    """Read search credentials from a Secrets Manager secret.
+
+    The secret string is JSON: ``{"username": ..., "password": ...}`` or ``{"api_key": ...}``.
+    """
+    if secrets_client is None:
+        import boto3
+
+        secrets_client = boto3.client("secretsmanager")
+    raw = secrets_client.get_secret_value(SecretId=secret_arn)["SecretString"]
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ValueError(f"secret {secret_arn}: SecretString is not JSON") from None
+    if isinstance(data, dict) and data.get("api_key"):
+        return ApiKeyAuth(str(data["api_key"]))
+    if isinstance(data, dict) and data.get("username") and data.get("password"):
+        return BasicAuth(str(data["username"]), str(data["password"]))
+    raise ValueError(f"secret {secret_arn}: expected keys username+password or api_key")
+
+
+def make_client(
+    url: str, engine: str, auth: SearchAuth = None, *, timeout: float = 30.0
+) -> SearchClient:
+    """A client for ``url``: Elasticsearch 8 or OpenSearch, with the transport's retries off."""
+    if engine == "elasticsearch":
+        if isinstance(auth, SigV4Auth):
+            raise ValueError(
+                "sigv4 auth signs for Amazon OpenSearch Service: use engine opensearch"
+            )
+        es_kwargs: dict[str, Any] = {
+            "request_timeout": timeout,
+            "max_retries": 0,
+            "retry_on_timeout": False,
+        }
+        if isinstance(auth, BasicAuth):
+            es_kwargs["basic_auth"] = (auth.username, auth.password)
+        elif isinstance(auth, ApiKeyAuth):
+            es_kwargs["api_key"] = auth.api_key
+        return elasticsearch.Elasticsearch(url, **es_kwargs)
+    if engine == "opensearch":
+        os_kwargs: dict[str, Any] = {
+            "hosts": [url],
+            "timeout": timeout,
+            "max_retries": 0,
+            "retry_on_timeout": False,
+        }
+        if isinstance(auth, BasicAuth):
+            os_kwargs["http_auth"] = (auth.username, auth.password)
+        elif isinstance(auth, ApiKeyAuth):
+            os_kwargs["headers"] = {"Authorization": f"ApiKey {auth.api_key}"}
+        elif isinstance(auth, SigV4Auth):
+            os_kwargs["http_auth"] = _sigv4_signer(auth)
+            os_kwargs["connection_class"] = opensearchpy.RequestsHttpConnection
+        return opensearchpy.OpenSearch(**os_kwargs)
+    raise ValueError(f"unknown search engine {engine!r}; expected one of {ENGINES}")
+
+
+def _sigv4_signer(auth: SigV4Auth) -> opensearchpy.AWSV4SignerAuth:
+    import boto3
+
+    credentials = boto3.Session().get_credentials()
+    if credentials is None:
+        raise ValueError(f"sigv4 auth for {auth.service} in {auth.region}: no AWS credentials")
+    return opensearchpy.AWSV4SignerAuth(credentials, auth.region, auth.service)
+
+
+# -- engine adapters -------------------------------------------------------------------------
+class _Backend(Protocol):
+    errors: tuple[type[Exception], ...]
+
+    def bulk(self, actions: list[dict[str, Any]]) -> list[BulkResult]: ...
+
+    def template_version(self, name: str) -> int | None: ...
+
+    def put_template(self, name: str, body: dict[str, Any]) -> None: ...
+
+
+def _bulk_options(count: int) -> dict[str, Any]:
+    """One request per call; no helper retries; every item's outcome yielded, none raised."""
+    return {
+        "chunk_size": max(count, 1),
+        "max_chunk_bytes": 1 << 40,
+        "raise_on_error": False,
+        "raise_on_exception": False,
+        "max_retries": 0,
+    }
+
+
+def _whole_request_failure(actions: list[dict[str, Any]], exc: Exception) -> list[BulkResult]:
+    """Every action of a request that never got an answer (status ``None``: retryable)."""
+    message = f"{type(exc).__name__}: {exc}"
+    return [
+        (
+            False,
+            {"index": {"_index": a["_index"], "_id": a["_id"], "status": None, "error": message}},
+        )
+        for a in actions
+    ]
+
+
+@dataclass
+class _Elasticsearch:
+    client: elasticsearch.Elasticsearch
+    errors: tuple[type[Exception], ...] = (elasticsearch.ApiError, elastic_transport.TransportError)
+
+    def bulk(self, actions: list[dict[str, Any]]) -> list[BulkResult]:
+        try:
+            return list(
+                es_helpers.streaming_bulk(self.client, actions, **_bulk_options(len(actions)))
+            )
+        except elastic_transport.TransportError as exc:  # connection refused, timeout, TLS
+            return _whole_request_failure(actions, exc)
+
+    def template_version(self, name: str) -> int | None:
+        try:
+            found = self.client.indices.get_index_template(name=name).body
+        except elasticsearch.NotFoundError:
+            return None
+        return _version_of(found)
+
+    def put_template(self, name: str, body: dict[str, Any]) -> None:
+        self.client.indices.put_index_template(name=name, **body)
+
+
+@dataclass
+class _OpenSearch:
+    client: opensearchpy.OpenSearch
+    errors: tuple[type[Exception], ...] = (opensearchpy.TransportError,)
+
+    def bulk(self, actions: list[dict[str, Any]]) -> list[BulkResult]:
+        # Connection errors come back per item with status "N/A" (raise_on_exception=False).
+        return list(os_helpers.streaming_bulk(self.client, actions, **_bulk_options(len(actions))))
+
+    def template_version(self, name: str) -> int | None:
+        try:
+            found = self.client.indices.get_index_template(name=name)
+        except opensearchpy.NotFoundError:
+            return None
+        return _version_of(found)
+
+    def put_template(self, name: str, body: dict[str, Any]) -> None:
+        self.client.indices.put_index_template(name=name, body=body)
+
+
+def _version_of(found: dict[str, Any]) -> int | None:
+    templates = found.get("index_templates") or [{}]
+    version = templates[0].get("index_template", {}).get("version")
+    return int(version) if version is not None else None
+
+
+def _backend(client: SearchClient) -> _Backend:
+    if isinstance(client, elasticsearch.Elasticsearch):
+        return _Elasticsearch(client)
+    return _OpenSearch(client)
+
+
+def index_template(
+    patterns: Sequence[str], replicas: int = 0, path: Path = TEMPLATE_FILE
+) -> dict[str, Any]:
+    """The composable index template (ES 8 / OpenSearch 2+) for logferry's ECS documents."""
+    body: dict[str, Any] = json.loads(path.read_text())
+    body["index_patterns"] = list(patterns)
+    body["template"]["settings"]["number_of_replicas"] = replicas
+    return body
+
+
+# -- the sink ----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Item:
+    event: Event
+    index: str
+    size: int
+
+
+def _status(info: dict[str, Any]) -> int | None:
+    status = info.get("status")
+    return status if isinstance(status, int) else None
+
+
+def _retryable(status: int | None) -> bool:
+    return status is None or status == 429 or status >= 500
+
+
+def _all_too_large(rejected: list[tuple[_Item, dict[str, Any]]], sent: int) -> bool:
+    """True when the whole request was refused with 413 (split it and send the halves)."""
+    return len(rejected) == sent and all(_status(info) == 413 for _, info in rejected)
+
+
+def _reason(item: _Item, info: dict[str, Any]) -> str:
+    """``<status> <error type>: <reason>`` plus the index and id the item was going to."""
+    error = info.get("error")
+    status = info.get("status", "no answer")
+    if isinstance(error, dict):
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        caused = error.get("caused_by")
+        if isinstance(caused, dict):
+            text += f" (caused by {caused.get('type')}: {caused.get('reason')})"
+    else:
+        text = str(error)
+    return f"{status} {text} [index {item.index}, id {item.event.id}]"
+
+
+def _error_type(info: dict[str, Any]) -> str:
+    error = info.get("error")
+    if isinstance(error, dict):
+        return str(error.get("type", "error"))
+    status = info.get("status")
+    return f"http_{status}" if isinstance(status, int) else "connection_error"
+
+
+class SearchSink:
+    """Bulk-index events into Elasticsearch or OpenSearch (see the module docstring)."""
+
+    name = "search"
+
+    def __init__(
+        self,
+        client: SearchClient,
+        *,
+        prefix: str = "logferry",
+        index_pattern: str = DEFAULT_INDEX_PATTERN,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_docs: int = DEFAULT_MAX_DOCS,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 20.0,
+        replicas: int = 0,
+        install_template: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if _INVALID_INDEX_CHARS.search(prefix) or not prefix or prefix[0] in "-_+.":
+            raise ValueError(f"index prefix {prefix!r}: use lowercase a-z, 0-9, '.', '_', '-'")
+        if max_bytes < 1 or max_docs < 1:
+            raise ValueError(f"max_bytes={max_bytes}, max_docs={max_docs}: both must be >= 1")
+        self.stats = SinkStats()
+        self.prefix = prefix
+        self.index_pattern = index_pattern
+        self.max_bytes = max_bytes
+        self.max_docs = max_docs
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.replicas = replicas
+        self._backend = _backend(client)
+        self._template_pending = install_template
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._pending: list[_Item] = []
+        self._pending_bytes = 0
+        self._failures: list[Failure] = []
+        self._index_cache: dict[tuple[str, int], str] = {}
+
+    # -- Sink protocol ------------------------------------------------------------------------
+    def add(self, event: Event) -> None:
+        """Queue one event, sending the batch first if this event would overfill it."""
+        index = self.index_for(event)
+        size = len(orjson.dumps(event.document)) + len(index) + len(event.id) + ACTION_OVERHEAD
+        if self._pending and (
+            self._pending_bytes + size > self.max_bytes or len(self._pending) >= self.max_docs
+        ):
+            self._send_pending()
+        self._pending.append(_Item(event, index, size))
+        self._pending_bytes += size
+
+    def flush(self) -> None:
+        """Send everything queued."""
+        if self._pending:
+            self._send_pending()
+
+    def take_failures(self) -> list[Failure]:
+        """Return (and forget) the events that could not be indexed since the last call."""
+        failures, self._failures = self._failures, []
+        return failures
+
+    # -- naming ---------------------------------------------------------------------------------
+    def index_for(self, event: Event) -> str:
+        """``index_pattern`` filled from the prefix, event.dataset and the event's UTC day."""
+        dataset = (event.document.get("event") or {}).get("dataset") or "unknown"
+        day = event.timestamp_ms // 86_400_000
+        key = (str(dataset), day)
+        name = self._index_cache.get(key)
+        if name is None:
+            clean = _INVALID_INDEX_CHARS.sub("-", str(dataset).lower()).strip("-_+.") or "unknown"
+            date = datetime.fromtimestamp(day * 86_400, tz=UTC)
+            name = self.index_pattern.format(prefix=self.prefix, dataset=clean, date=date)
+            self._index_cache[key] = name
+        return name
+
+    # -- sending ----------------------------------------------------------------------------------
+    def _send_pending(self) -> None:
+        batch, self._pending, self._pending_bytes = self._pending, [], 0
+        self._ensure_template()
+        self._ship(batch)
+
+    def _ensure_template(self) -> None:
+        """Install the index template once per sink lifetime, unless a newer one is there."""
+        if not self._template_pending:
+            return
+        body = index_template([f"{self.prefix}-*"], self.replicas)
+        try:
+            current = self._backend.template_version(self.prefix)
+            if current is None or current < body["version"]:
+                self._backend.put_template(self.prefix, body)
+            self._template_pending = False
+        except self._backend.errors as exc:
+            self.stats.extra["template_errors"] = self.stats.extra.get("template_errors", 0) + 1
+            log.warning(
+                "search: index template %s not installed (will retry): %s", self.prefix, exc
+            )
+
+    def _ship(self, batch: list[_Item]) -> None:
+        """Send ``batch``, retrying transient rejections and splitting on 413."""
+        attempt = 0
+        while batch:
+            rejected = self._request(batch)
+            if len(batch) > 1 and _all_too_large(rejected, len(batch)):
+                half = len(batch) // 2
+                self._ship(batch[:half])
+                self._ship(batch[half:])
+                return
+            retry: list[_Item] = []
+            for item, info in rejected:
+                if _retryable(_status(info)) and attempt < self.max_retries:
+                    retry.append(item)
+                else:
+                    self._fail(item, info)
+            if retry:
+                attempt += 1
+                self.stats.retries += 1
+                self._sleep(self._backoff(attempt))
+            batch = retry
+
+    def _request(self, batch: list[_Item]) -> list[tuple[_Item, dict[str, Any]]]:
+        """One bulk request; returns the rejected items with their error info."""
+        actions = [
+            {"_op_type": "index", "_index": i.index, "_id": i.event.id, "_source": i.event.document}
+            for i in batch
+        ]
+        self.stats.calls += 1
+        results = self._backend.bulk(actions)
+        if len(results) != len(batch):
+            raise RuntimeError(f"search bulk: {len(results)} results for {len(batch)} actions")
+        rejected: list[tuple[_Item, dict[str, Any]]] = []
+        for item, (ok, result) in zip(batch, results, strict=True):
+            info: dict[str, Any] = next(iter(result.values()), {})
+            if ok:
+                self.stats.shipped += 1
+                self.stats.bytes += item.size
+            else:
+                rejected.append((item, info))
+        return rejected
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
+        return self._rng.uniform(0.0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+
+    def _fail(self, item: _Item, info: dict[str, Any]) -> None:
+        self._failures.append(Failure(item.event, f"search: {_reason(item, info)}"))
+        self.stats.failed += 1
+        kind = _error_type(info)
+        self.stats.extra[kind] = self.stats.extra.get(kind, 0) + 1
