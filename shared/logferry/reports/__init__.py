@@ -1,0 +1,1 @@
+"""Reports built from parsed logs (e.g. the on-prem server load graph)."""
