@@ -6,14 +6,12 @@ import argparse
 import sys
 
 from logferry.local import stack
-from logferry.local.docker_backend import BackendUnavailable
-from logferry.local.procs import PortInUse
 
 
 def _up(args: argparse.Namespace) -> int:
     try:
         endpoints = stack.up(args.components or None)
-    except (PortInUse, BackendUnavailable, stack.StackError, ValueError) as error:
+    except (RuntimeError, ValueError) as error:  # port, backend, search install, start-up
         print(f"logferry local up: {error}", file=sys.stderr)
         return 1
     for name in ("aws", "search", "slack", "gateway"):

@@ -50,9 +50,11 @@ class ComponentStatus:
 
 
 def search_engine() -> str | None:
-    """`LOGFERRY_SEARCH` (elasticsearch, opensearch or none); elasticsearch by default."""
-    engine = os.environ.get("LOGFERRY_SEARCH", "elasticsearch").strip().lower()
-    return None if engine in ("none", "") else engine
+    """`LOGFERRY_SEARCH` (elasticsearch, opensearch or none); else the search node's default."""
+    engine = os.environ.get("LOGFERRY_SEARCH", "").strip().lower()
+    if engine == "none":
+        return None
+    return engine or str(_search_node().DEFAULT_ENGINE)
 
 
 def wanted(components: Iterable[str] | None) -> list[str]:
