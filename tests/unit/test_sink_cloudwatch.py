@@ -11,10 +11,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 from moto import mock_aws
 
 from logferry.model import Event
+from logferry.sinks import Sink
 from logferry.sinks.cloudwatch import (
     DAY_MS,
     EVENT_OVERHEAD,
@@ -24,6 +26,7 @@ from logferry.sinks.cloudwatch import (
     CloudWatchSink,
     Limits,
     LogEvent,
+    is_transient,
     plan_batches,
     rejected_indices,
     split_message,
@@ -73,7 +76,7 @@ def test_span_of_24h_forces_a_split() -> None:
 
 def test_batches_are_sorted_by_time() -> None:
     rng = random.Random(7)
-    events = [ev(i, ts=NOW_MS + rng.randrange(3 * DAY_MS)) for i in range(30_000)]
+    events = [ev(i, ts=NOW_MS + rng.randrange(3 * DAY_MS)) for i in range(12_000)]
     batches = list(plan_batches(wire(events)))
     flat = [e.timestamp for b in batches for e in b]
     assert flat == sorted(flat)
@@ -83,7 +86,7 @@ def test_batches_are_sorted_by_time() -> None:
 def test_plan_is_within_5_percent_of_lower_bound() -> None:
     rng = random.Random(3)
     events = [
-        ev(i, "é" * rng.randrange(1, 400), NOW_MS + rng.randrange(HOUR_MS)) for i in range(40_000)
+        ev(i, "é" * rng.randrange(1, 400), NOW_MS + rng.randrange(HOUR_MS)) for i in range(20_000)
     ]
     logs = wire(events)
     total = sum(e.size for e in logs)
@@ -236,14 +239,28 @@ def test_invalid_parameter_for_one_batch_keeps_the_others(stubbed: tuple[Any, St
     client, stub = stubbed
     stub.add_client_error("put_log_events", service_error_code="InvalidParameterException")
     stub.add_response("put_log_events", {})
-    sink = CloudWatchSink(client, GROUP, "s", create=False, sleep=Sleeps())
-    for e in now_events(10_500):
-        sink.add(e)
+    sink: Sink = CloudWatchSink(client, GROUP, "s", create=False, sleep=Sleeps())
+    first, second = now_events(2, "y" * 600_000)  # 1.2 MB: two batches
+    sink.add(first)
+    sink.add(second)
     sink.flush()
-    failures = sink.take_failures()
-    assert len(failures) == 10_000
-    assert {f.reason for f in failures} == {"aws:InvalidParameterException"}
-    assert (sink.stats.shipped, sink.stats.retries) == (500, 0)
+    assert [(f.event.id, f.reason) for f in sink.take_failures()] == [
+        (first.id, "aws:InvalidParameterException")
+    ]
+    assert (sink.stats.shipped, sink.stats.failed, sink.stats.retries) == (1, 1, 0)
+
+
+def test_transient_errors_are_told_apart() -> None:
+    def client_error(code: str, status: int) -> ClientError:
+        response: Any = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return ClientError(response, "PutLogEvents")
+
+    assert is_transient(client_error("ThrottlingException", 400))
+    assert is_transient(client_error("ServiceUnavailableException", 503))
+    assert is_transient(client_error("Whatever", 502))
+    assert is_transient(EndpointConnectionError(endpoint_url="https://logs"))
+    assert not is_transient(client_error("InvalidParameterException", 400))
+    assert not is_transient(client_error("ResourceNotFoundException", 400))
 
 
 def test_too_old_too_new_and_empty_are_not_sent(stubbed: tuple[Any, Stubber]) -> None:
@@ -302,7 +319,7 @@ def test_group_and_streams_created_once_and_events_stored() -> None:
     sink = CloudWatchSink(
         client, GROUP, lambda e: f"s{e.document['n'] % 2}", retention_days=7, buffer_bytes=0
     )
-    events = now_events(6_000, "ログ行" + "x" * 800)  # 4.9 MB: batches go out during add()
+    events = now_events(3_000, "ログ行" + "x" * 1_600)  # 4.9 MB: batches go out in add()
     random.Random(1).shuffle(events)
     for e in events:
         sink.add(e)
@@ -314,10 +331,10 @@ def test_group_and_streams_created_once_and_events_stored() -> None:
     group = client.client.describe_log_groups(logGroupNamePrefix=GROUP)["logGroups"][0]
     assert group["retentionInDays"] == 7
     s0, s1 = stored(client.client, "s0"), stored(client.client, "s1")
-    assert (len(s0), len(s1)) == (3_000, 3_000)
+    assert (len(s0), len(s1)) == (1_500, 1_500)
     assert sorted(e["message"] for e in s0 + s1) == sorted(e.message for e in events)
-    assert sink.stats.shipped == 6_000
-    # one ResourceNotFound per new stream, then ceil(2.5 MB / 1 MiB) = 3 batches per stream
+    assert sink.stats.shipped == 3_000
+    # one ResourceNotFound per new stream, then ceil(2.35 MiB / 1 MiB) = 3 batches per stream
     assert sink.stats.calls == client.calls["put_log_events"] == 2 + 6
     assert sink.stats.bytes == sum(len(e.message.encode()) + EVENT_OVERHEAD for e in events)
 

@@ -146,6 +146,9 @@ def split_message(message: str, event_id: str, max_bytes: int) -> list[str]:
 
 def to_log_events(event: Event, limits: Limits = DEFAULT_LIMITS) -> list[LogEvent]:
     """The event as one InputLogEvent, or several numbered parts if it exceeds the event limit."""
+    size = utf8_len(event.message) + EVENT_OVERHEAD
+    if size <= limits.event_bytes:
+        return [LogEvent(event.timestamp_ms, event.message, size, event)]
     parts = split_message(event.message, event.id, limits.event_bytes - EVENT_OVERHEAD)
     return [LogEvent(event.timestamp_ms, p, utf8_len(p) + EVENT_OVERHEAD, event) for p in parts]
 
