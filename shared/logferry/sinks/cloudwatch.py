@@ -30,7 +30,8 @@ EVENT_OVERHEAD = 26
 MAX_BATCH_BYTES = 1_048_576
 MAX_BATCH_EVENTS = 10_000
 MAX_EVENT_BYTES = 1_048_576
-"""Largest event, message bytes plus the 26 bytes overhead ("1 MB"; it was 256 KB = 262,144)."""
+"""Largest event, message bytes plus the 26 bytes overhead: "1 MB" since April 2025 (it was
+256 KB = 262,144; pass ``max_event_bytes=262_144`` for an endpoint with the old limit)."""
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
@@ -304,11 +305,13 @@ class CloudWatchSink:
             self._dispatch(stream, list(plan_batches(buf.events, self._limits)))
         self._buffers.clear()
         inflight, self._inflight = self._inflight, {}
-        for future in inflight.values():
-            future.result()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        try:
+            for future in inflight.values():
+                future.result()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
 
     def take_failures(self) -> list[Failure]:
         """Return (and forget) the events not shipped since the last call, one per event."""

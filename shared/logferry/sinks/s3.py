@@ -270,9 +270,10 @@ class Quarantine:
     ) -> str | None:
         """Write ``failures`` to one quarantine object and return its key (None if empty).
 
-        ``source`` is the object the events were read from, ``offset`` where reading started
-        (so a retried invocation overwrites instead of duplicating); ``reason`` overrides each
-        failure's own reason.
+        ``source`` is the object the events were read from and ``offset`` where this read of
+        it started: park once per (sink, source, offset). Parking the same triple again (a
+        retried invocation) replaces the object instead of duplicating it. ``reason``
+        overrides each failure's own reason.
         """
         if not failures:
             return None
