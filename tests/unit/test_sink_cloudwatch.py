@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -278,6 +279,44 @@ def test_too_old_too_new_and_empty_are_not_sent(stubbed: tuple[Any, Stubber]) ->
     }
     assert sink.stats.extra == {"too_old": 1, "too_new": 1, "empty_message": 1}
     assert sink.stats.calls == 0
+
+
+class Concurrent:
+    """A fake client that proves streams go out in parallel, one batch at a time per stream."""
+
+    def __init__(self, streams: int) -> None:
+        self.barrier = threading.Barrier(streams, timeout=10)
+        self.lock = threading.Lock()
+        self.active: dict[str, int] = {}
+        self.seen: list[str] = []
+
+    def put_log_events(self, **request: Any) -> dict[str, Any]:
+        stream = request["logStreamName"]
+        with self.lock:
+            self.active[stream] = self.active.get(stream, 0) + 1
+            assert self.active[stream] == 1, f"two batches in flight for {stream}"
+            first = stream not in self.seen
+            self.seen.append(stream)
+        if first:
+            self.barrier.wait()  # raises unless all streams are in flight at once
+        with self.lock:
+            self.active[stream] -= 1
+        return {}
+
+
+def test_streams_are_sent_in_parallel_one_batch_each() -> None:
+    client = Concurrent(3)
+    sink = CloudWatchSink(client, GROUP, lambda e: f"s{e.document['n'] % 3}", max_workers=3)
+    for e in now_events(6, "z" * 600_000):  # two batches per stream
+        sink.add(e)
+    sink.flush()
+    assert sorted(client.seen) == ["s0", "s0", "s1", "s1", "s2", "s2"]
+    assert sink.stats.shipped == 6
+
+
+def test_invalid_retention_is_refused() -> None:
+    with pytest.raises(ValueError, match="retention_days=10"):
+        CloudWatchSink(object(), GROUP, "s", retention_days=10)
 
 
 # -- the sink against moto -----------------------------------------------------------------

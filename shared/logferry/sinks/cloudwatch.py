@@ -32,6 +32,11 @@ MAX_BATCH_EVENTS = 10_000
 MAX_EVENT_BYTES = 1_048_576
 """Largest event, message bytes plus the 26 bytes overhead: "1 MB" since April 2025 (it was
 256 KB = 262,144; pass ``max_event_bytes=262_144`` for an endpoint with the old limit)."""
+RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922}
+    | {3288, 3653}
+)
+"""The values PutRetentionPolicy accepts."""
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
@@ -254,6 +259,11 @@ class CloudWatchSink:
         sleep: Callable[[float], None] = time.sleep,
         name: str = "cloudwatch",
     ) -> None:
+        if retention_days is not None and retention_days not in RETENTION_DAYS:
+            raise ValueError(
+                f"log group {log_group}: retention_days={retention_days} is not one of "
+                f"{sorted(RETENTION_DAYS)}"
+            )
         self.name = name
         self.stats = SinkStats()
         self.log_group = log_group
