@@ -7,10 +7,11 @@ newlines between: ``{"messageType":"DATA_MESSAGE",...}{"messageType":...}``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from logferry.formats.base import base_document, error_document, put
+from logferry.formats.base import error_document, put
 from logferry.formats.timeparse import iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
 
@@ -21,6 +22,7 @@ MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 """A buffer growing past this without a next envelope start is cut, so memory stays bounded."""
 
 _WHITESPACE = b" \t\r\n"
+_NON_WHITESPACE = re.compile(r"[^ \t\r\n]")
 _DECODER = json.JSONDecoder()
 
 _RESERVED = frozenset({"@timestamp", "message", "event", "log", "cloud", "aws", "error"})
@@ -33,12 +35,10 @@ def _split_segment(segment: bytes, offset: int) -> Iterator[tuple[int, bytes]]:
     """Cut a segment into JSON objects; an undecodable rest is one piece of its own."""
     text = segment.decode("utf-8", "surrogateescape")
     pos = 0
-    byte_pos = 0
-    while True:
-        start = len(text) - len(text[pos:].lstrip())
-        byte_pos += len(text[pos:start].encode("utf-8", "surrogateescape"))
-        if start >= len(text):
-            return
+    byte_pos = offset
+    while (found := _NON_WHITESPACE.search(text, pos)) is not None:
+        start = found.start()
+        byte_pos += start - pos  # JSON whitespace is ASCII: one byte per character
         try:
             obj, end = _DECODER.raw_decode(text, start)
         except ValueError:
@@ -46,7 +46,7 @@ def _split_segment(segment: bytes, offset: int) -> Iterator[tuple[int, bytes]]:
         if not isinstance(obj, dict):
             end = len(text)
         piece = text[start:end].encode("utf-8", "surrogateescape")
-        yield offset + byte_pos, piece.rstrip(_WHITESPACE)
+        yield byte_pos, piece.rstrip(_WHITESPACE)
         byte_pos += len(piece)
         pos = end
 
@@ -93,6 +93,17 @@ def frame_envelopes(
     yield from emit(len(buf))
 
 
+def _envelope_fields(envelope: dict[str, Any], ctx: ParseContext) -> Document:
+    """The fields every event of an envelope shares: ``cloud.*`` and ``aws.cloudwatch.*``."""
+    shared: Document = {}
+    put(shared, "cloud.account.id", envelope.get("owner") or ctx.account_id)
+    put(shared, "cloud.region", ctx.region)
+    put(shared, "aws.cloudwatch.log_group", envelope.get("logGroup"))
+    put(shared, "aws.cloudwatch.log_stream", envelope.get("logStream"))
+    put(shared, "aws.cloudwatch.subscription_filters", envelope.get("subscriptionFilters"))
+    return shared
+
+
 class CwlFormat:
     """CloudWatch Logs subscription data (``aws.cloudwatch_logs``): one document per log event.
 
@@ -132,16 +143,28 @@ class CwlFormat:
         if kind != "DATA_MESSAGE" or not isinstance(events, list):
             reason = f"not a DATA_MESSAGE envelope with logEvents (messageType {kind!r})"
             return [error_document(record, ctx, self.dataset, reason)]
-        return [self._event_document(record, ctx, envelope, event) for event in events]
+        shared = _envelope_fields(envelope, ctx)
+        return [self._event_document(record, ctx, shared, event) for event in events]
 
     def _event_document(
-        self, record: Record, ctx: ParseContext, envelope: dict[str, Any], event: Any
+        self, record: Record, ctx: ParseContext, shared: Document, event: Any
     ) -> Document:
         if not isinstance(event, dict):
             return error_document(record, ctx, self.dataset, "log event is not a JSON object")
-        doc = base_document(record, ctx, self.dataset)
         message = event.get("message")
-        doc["message"] = message if isinstance(message, str) else json.dumps(message)
+        if not isinstance(message, str):
+            message = json.dumps(message)
+        # Built directly, not with base_document(): its message is the event's, not the record's.
+        doc: Document = {
+            "message": message,
+            "event": {"dataset": self.dataset},
+            "log": {"file": {"path": ctx.ref.uri}, "offset": record.offset},
+        }
+        for key, value in shared.items():
+            doc[key] = {k: dict(v) if isinstance(v, dict) else v for k, v in value.items()}
+        event_id = event.get("id")
+        if event_id is not None:
+            doc["event"]["id"] = event_id
         timestamp = event.get("timestamp")
         if isinstance(timestamp, int) and not isinstance(timestamp, bool):
             doc["@timestamp"] = iso_from_epoch_ms(timestamp)
@@ -149,22 +172,15 @@ class CwlFormat:
             doc["@timestamp"] = ctx.extra.get("object_time") or iso_from_epoch_ms(0)
             doc["error"] = {
                 "message": f"{ctx.ref.uri} line {record.line_no}: "
-                f"log event {event.get('id')!r} has no timestamp"
+                f"log event {event_id!r} has no timestamp"
             }
-        put(doc, "event.id", event.get("id"))
-        put(doc, "cloud.account.id", envelope.get("owner"))
-        put(doc, "aws.cloudwatch.log_group", envelope.get("logGroup"))
-        put(doc, "aws.cloudwatch.log_stream", envelope.get("logStream"))
-        put(doc, "aws.cloudwatch.subscription_filters", envelope.get("subscriptionFilters"))
-        self._put_json(doc, doc["message"])
+        if message[:1] == "{" or message.lstrip()[:1] == "{":
+            self._put_json(doc, message)
         return doc
 
     def _put_json(self, doc: Document, message: str) -> None:
-        text = message.strip()
-        if not text.startswith("{"):
-            return
         try:
-            fields = json.loads(text)
+            fields = json.loads(message)
         except ValueError:
             return
         if not isinstance(fields, dict):

@@ -10,14 +10,22 @@ from zoneinfo import ZoneInfo
 APACHE_TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 """strptime format of Apache/nginx ``[10/Oct/2000:13:55:36 -0700]`` (without brackets)."""
 
+_EPOCH = datetime(1970, 1, 1)
 _MONTHS = {name: i for i, name in enumerate(calendar.month_abbr) if name}
 
 
+@lru_cache(maxsize=1024)
+def _iso_second(seconds: int) -> str:
+    dt = _EPOCH + timedelta(seconds=seconds)
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+    )
+
+
 def iso_from_epoch_ms(ms: int) -> str:
-    """ISO 8601 UTC with milliseconds and ``Z`` for epoch milliseconds."""
+    """ISO 8601 UTC with milliseconds and ``Z`` for epoch milliseconds (seconds cached)."""
     seconds, millis = divmod(ms, 1000)
-    dt = datetime(1970, 1, 1) + timedelta(seconds=seconds)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z"
+    return f"{_iso_second(seconds)}.{millis:03d}Z"
 
 
 @lru_cache(maxsize=64)
