@@ -214,3 +214,9 @@ def test_regex_without_time_uses_object_time_and_mismatch_is_error() -> None:
 def test_regex_is_validated_at_construction(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RegexFormat(**kwargs)  # type: ignore[arg-type]
+
+
+def test_regex_backreference_to_a_dotted_group() -> None:
+    fmt = RegexFormat(r"(?P<quote.char>['\"])(?P<word>\w+)(?P=quote.char)$")
+    assert one(fmt, "'abc'")["word"] == "abc"
+    assert "error" in one(fmt, "'abc\"")

@@ -160,6 +160,7 @@ INT_FIELDS = frozenset(
 
 _NAMED_GROUP = re.compile(r"(?<!\\)\(\?P?<([A-Za-z_@][\w.@-]*)>")
 """``(?P<name>`` or ``(?<name>`` (Java style); names may be dotted ECS names."""
+_BACKREFERENCE = re.compile(r"\(\?P=([A-Za-z_@][\w.@-]*)\)")
 
 
 class RegexFormat(LineFormat):
@@ -193,8 +194,11 @@ class RegexFormat(LineFormat):
             self._fields[group] = m.group(1)
             return f"(?P<{group}>"
 
+        renamed = _NAMED_GROUP.sub(rename, pattern)
+        groups = {name: group for group, name in self._fields.items()}
+        renamed = _BACKREFERENCE.sub(lambda m: f"(?P={groups.get(m[1], m[1])})", renamed)
         try:
-            self._regex = re.compile(_NAMED_GROUP.sub(rename, pattern))
+            self._regex = re.compile(renamed)
         except re.error as exc:
             raise ValueError(f"invalid regex pattern {pattern!r}: {exc}") from None
         if field_names is not None:
