@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,12 @@ def ok(event, context):
         "env": {k: os.environ.get(k) for k in ("COLOUR", "AWS_ENDPOINT_URL", "AWS_REGION")},
         "path": sys.path[:3],
     }
+
+CALLS = []
+
+def count(event, context):
+    CALLS.append(event)
+    return len(CALLS)
 
 def boom(event, context):
     raise KeyError("missing-thing")
@@ -53,8 +60,10 @@ def make_spec(handler: str, timeout_s: float = 5.0) -> FunctionSpec:
 
 
 @pytest.fixture
-def runner(tmp_path: Path) -> HostRunner:
-    return HostRunner(tmp_path, "http://127.0.0.1:1")
+def runner(tmp_path: Path) -> Iterator[HostRunner]:
+    runner = HostRunner(tmp_path, "http://127.0.0.1:1")
+    yield runner
+    runner.close()
 
 
 def test_handler_result_context_and_environment(runner: HostRunner) -> None:
@@ -75,6 +84,15 @@ def test_handler_result_context_and_environment(runner: HostRunner) -> None:
     assert "printed goes to the logs" in result.logs
     assert result.logs.startswith(f"START RequestId: {result.request_id}")
     assert "REPORT RequestId" in result.logs
+
+
+def test_warm_worker_keeps_module_state(runner: HostRunner) -> None:
+    results = [runner.invoke(make_spec("app.count"), "{}") for _ in range(3)]
+    assert [json.loads(r.payload) for r in results] == [1, 2, 3]
+    assert [r.cold for r in results] == [True, False, False]
+    changed = FunctionSpec(**{**make_spec("app.count").__dict__, "environment": {"COLOUR": "red"}})
+    again = runner.invoke(changed, "{}")
+    assert again.cold and json.loads(again.payload) == 1
 
 
 def test_code_is_extracted_once(runner: HostRunner, tmp_path: Path) -> None:
@@ -102,6 +120,7 @@ def test_timeout_kills_the_handler(runner: HostRunner) -> None:
     assert json.loads(result.payload)["errorMessage"] == "Task timed out after 1.00 seconds"
     assert "Task timed out after 1.00 seconds" in result.logs
     assert result.duration_ms < 5000
+    assert runner.invoke(make_spec("app.slow", timeout_s=1), "{}").cold, "timed-out worker reused"
 
 
 def test_unknown_handler_and_bad_zip(runner: HostRunner) -> None:

@@ -185,7 +185,8 @@ def serve(port: int, state: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     delays = os.environ.get("LOGFERRY_ASYNC_RETRY_DELAYS")
     retry = tuple(float(d) for d in delays.split(",")) if delays else DEFAULT_RETRY_DELAYS
-    install_patches(HostRunner(state, url), AsyncInvoker(retry_delays=retry))
+    runner = HostRunner(state, url)
+    install_patches(runner, AsyncInvoker(retry_delays=retry))
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", port, app, True, request_handler=MotoRequestHandler)
     signal.signal(signal.SIGTERM, _stop)
@@ -196,6 +197,7 @@ def serve(port: int, state: Path) -> None:
         pass
     finally:
         server.server_close()
+        runner.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,8 @@
-"""Run a Lambda zip as a host subprocess: extract once per code digest, invoke, time out, log."""
+"""Run Lambda zips as host subprocesses: extract once per code digest, keep warm workers.
+
+Each worker is one `python -S -c <lambda_bootstrap>` process (like one Lambda container):
+started on a cold invocation, reused while idle, killed when an invocation times out.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -18,12 +23,14 @@ import zipfile
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
+from typing import IO
 
 from logferry.local import lambda_bootstrap
 from logferry.local.endpoints import aws_env
 
 # What the AWS Python runtime provides besides the zip: boto3 and its dependencies.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+MARKER = lambda_bootstrap.MARKER
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,13 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     runtime: str = "python3.11"
 
+    def config_key(self) -> str:
+        """Workers are reusable only for identical code and configuration."""
+        env = json.dumps(self.environment, sort_keys=True)
+        return (
+            f"{self.name}|{self.code_digest}|{self.handler}|{self.timeout_s}|{self.memory_mb}|{env}"
+        )
+
 
 @dataclass(frozen=True)
 class InvokeResult:
@@ -54,8 +68,81 @@ class InvokeResult:
     timed_out: bool
 
 
+class Worker:
+    """One warm bootstrap process serving invocations one at a time."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            text=True,
+        )
+        self.results: queue.Queue[str | None] = queue.Queue()
+        self.logs: queue.Queue[str | None] = queue.Queue()
+        assert self.process.stdout is not None and self.process.stderr is not None
+        threading.Thread(
+            target=self._pump_results, args=(self.process.stdout,), daemon=True
+        ).start()
+        threading.Thread(target=self._pump_logs, args=(self.process.stderr,), daemon=True).start()
+
+    def _pump_results(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.results.put(line)
+        self.results.put(None)
+
+    def _pump_logs(self, stream: IO[str]) -> None:
+        chunk: list[str] = []
+        for line in stream:
+            if line.startswith(MARKER):
+                self.logs.put("".join(chunk))
+                chunk = []
+            else:
+                chunk.append(line)
+        self.logs.put("".join(chunk))
+        self.logs.put(None)
+
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.process.poll() is None
+
+    def invoke(self, request_id: str, event: str, timeout_s: float) -> tuple[str | None, str, bool]:
+        """(result line or None if the process died, its logs, timed out?) of one invocation."""
+        message = json.dumps({"request_id": request_id, "event": json.loads(event or "{}")})
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(message + "\n")
+            self.process.stdin.flush()
+            line = self.results.get(timeout=timeout_s)
+        except queue.Empty:
+            self.kill()
+            return None, self._logs(), True
+        except OSError:
+            line = None
+        if line is None:
+            self.kill()
+        return line, self._logs(), False
+
+    def _logs(self) -> str:
+        try:
+            return self.logs.get(timeout=5) or ""
+        except queue.Empty:
+            return ""
+
+    def kill(self) -> None:
+        """Kill the worker's process group and reap it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+
+
 class HostRunner:
-    """Extracts function code into a cache and runs invocations as subprocesses."""
+    """Extracts function code into a cache and runs invocations in warm worker processes."""
 
     def __init__(self, state: Path, emulator_url: str, python: str | None = None) -> None:
         self.cache = state / "lambda-cache"
@@ -65,19 +152,18 @@ class HostRunner:
         self.python = python or os.environ.get("LOGFERRY_LAMBDA_PYTHON") or base_python
         self.runtime_dir = state / "lambda-runtime"
         self._lock = threading.Lock()
+        self._idle: dict[str, list[Worker]] = {}
         self._bootstrap = Path(lambda_bootstrap.__file__).read_text()
         self.cache.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         link_runtime_packages(self.runtime_dir)
 
-    def code_dir(self, spec: FunctionSpec) -> tuple[Path, bool]:
-        """The extracted code of `spec` and whether it was extracted just now (a cold start)."""
+    def code_dir(self, spec: FunctionSpec) -> Path:
+        """The extracted code of `spec` (extracted on first use)."""
         target = self.cache / spec.code_digest
-        if target.is_dir():
-            return target, False
         with self._lock:
             if target.is_dir():
-                return target, False
+                return target
             tmp = Path(tempfile.mkdtemp(dir=self.cache, prefix=".extract-"))
             try:
                 with zipfile.ZipFile(BytesIO(spec.code)) as archive:
@@ -86,11 +172,12 @@ class HostRunner:
                 shutil.rmtree(tmp)
                 raise ValueError(f"function {spec.name}: code is not a zip file: {error}") from None
             tmp.rename(target)
-            return target, True
+            return target
 
-    def environment(self, spec: FunctionSpec, code_dir: Path, request_id: str) -> dict[str, str]:
-        """The subprocess environment: function variables, then the runtime's reserved ones."""
+    def environment(self, spec: FunctionSpec, code_dir: Path) -> dict[str, str]:
+        """The worker environment: function variables, then the runtime's reserved ones."""
         env = {key: str(value) for key, value in spec.environment.items()}
+        stream_id = uuid.uuid4().hex
         env.update(aws_env(self.emulator_url))
         env.update(
             {
@@ -107,44 +194,59 @@ class HostRunner:
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
                 "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout_s),
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-                "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]{request_id}",
-                "LOGFERRY_REQUEST_ID": request_id,
+                "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]{stream_id}",
                 "LOGFERRY_FUNCTION_ARN": spec.arn,
             }
         )
         return env
+
+    def _acquire(self, spec: FunctionSpec) -> tuple[Worker, bool]:
+        """An idle warm worker for `spec`, or a new one (a cold start)."""
+        key = spec.config_key()
+        with self._lock:
+            stale = [k for k in self._idle if k.startswith(f"{spec.name}|") and k != key]
+            retired = [worker for k in stale for worker in self._idle.pop(k)]
+            idle = self._idle.get(key, [])
+            while idle:
+                worker = idle.pop()
+                if worker.alive():
+                    return worker, False
+        for worker in retired:  # the function's code or configuration changed
+            worker.kill()
+        code_dir = self.code_dir(spec)
+        argv = [self.python, "-S", "-c", self._bootstrap]
+        return Worker(argv, code_dir, self.environment(spec, code_dir)), True
+
+    def _release(self, spec: FunctionSpec, worker: Worker) -> None:
+        if worker.alive():
+            with self._lock:
+                self._idle.setdefault(spec.config_key(), []).append(worker)
 
     def invoke(self, spec: FunctionSpec, event: str) -> InvokeResult:
         """Run one invocation of `spec` with the JSON `event`; never raises for handler errors."""
         request_id = str(uuid.uuid4())
         started = time.monotonic()
         try:
-            code_dir, cold = self.code_dir(spec)
+            worker, cold = self._acquire(spec)
         except ValueError as error:
             payload = json.dumps({"errorMessage": str(error), "errorType": "Runtime.InvalidZip"})
             return InvokeResult(payload, True, str(error), request_id, 0.0, False, False)
-        process = subprocess.Popen(
-            [self.python, "-S", "-c", self._bootstrap],
-            cwd=code_dir,
-            env=self.environment(spec, code_dir, request_id),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        timed_out = False
-        try:
-            out, err = process.communicate(event.encode(), timeout=spec.timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            out, err = process.communicate()
-            timed_out = True
+        line, stderr, timed_out = worker.invoke(request_id, event, spec.timeout_s)
+        self._release(spec, worker)
         duration_ms = (time.monotonic() - started) * 1000
-        payload, errored = _payload(spec, process.returncode, out, timed_out)
-        logs = _log_text(spec, request_id, err.decode(errors="replace"), duration_ms, timed_out)
+        payload, errored = _payload(spec, line, timed_out)
+        logs = _log_text(spec, request_id, stderr, duration_ms, timed_out)
         result = InvokeResult(payload, errored, logs, request_id, duration_ms, cold, timed_out)
         self._record(spec, result)
         return result
+
+    def close(self) -> None:
+        """Kill every idle worker."""
+        with self._lock:
+            workers = [worker for idle in self._idle.values() for worker in idle]
+            self._idle.clear()
+        for worker in workers:
+            worker.kill()
 
     def _record(self, spec: FunctionSpec, result: InvokeResult) -> None:
         """Append the logs to the function's log file and one line to invocations.jsonl."""
@@ -164,17 +266,16 @@ class HostRunner:
                 record.write(json.dumps(summary) + "\n")
 
 
-def _payload(spec: FunctionSpec, status: int, out: bytes, timed_out: bool) -> tuple[str, bool]:
+def _payload(spec: FunctionSpec, line: str | None, timed_out: bool) -> tuple[str, bool]:
     """The response payload and whether it is an error."""
     if timed_out:
         message = f"Task timed out after {spec.timeout_s:.2f} seconds"
         return json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}), True
-    text = out.decode(errors="replace")
-    if status not in (0, 1) or not text:
-        message = f"Runtime exited with status {status}"
-        error = {"errorMessage": message, "errorType": "Runtime.ExitError"}
-        return json.dumps(error), True
-    return text, status == 1
+    if line is None:
+        message = "Runtime exited without providing a reason"
+        return json.dumps({"errorMessage": message, "errorType": "Runtime.ExitError"}), True
+    reply = json.loads(line)
+    return json.dumps(reply["payload"]), reply["status"] != 0
 
 
 def _log_text(spec: FunctionSpec, request_id: str, stderr: str, ms: float, timed_out: bool) -> str:
