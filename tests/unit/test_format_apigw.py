@@ -118,3 +118,13 @@ def test_sample_lines_with_an_error_burst() -> None:
     assert all(c >= 500 for c in codes[50:70])
     assert not [c for c in codes[:50] + codes[70:] if c >= 500]
     assert docs[0]["@timestamp"].startswith("2024-10-10T13:00")
+
+
+def test_values_no_sink_can_store_are_kept_as_text() -> None:
+    doc = one(b'{"status": "200", "big": 123456789012345678901234567890, "n": NaN, "ok": 7}')
+    assert doc["aws"]["apigateway"] == {
+        "status": "200",
+        "big": "123456789012345678901234567890",
+        "n": "NaN",
+        "ok": 7,
+    }

@@ -217,3 +217,8 @@ def test_record_offsets_survive_parse() -> None:
     rec = Record(offset=77, data=data_envelope(("1", 0, "a"), ("2", 0, "b")), line_no=5)
     docs = CwlFormat().parse(rec, CTX)
     assert [d["log"]["offset"] for d in docs] == [77, 77]
+
+
+def test_json_message_with_huge_integer_keeps_it_as_text() -> None:
+    docs = parse_all(data_envelope(("1", 0, '{"trace": 123456789012345678901234567890}')))
+    assert docs[0]["json"] == {"trace": "123456789012345678901234567890"}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from logferry.formats import jsonutil
 from logferry.formats.access import put_address
 from logferry.formats.base import LineFormat, base_document, error_document, put
 from logferry.formats.timeparse import apache_time_to_iso, iso_from_epoch_ms
@@ -65,7 +65,7 @@ class ApiGwFormat(LineFormat):
         """One document per JSON line; anything else gives an error document."""
         doc = base_document(record, ctx, self.dataset)
         try:
-            fields = json.loads(doc["message"])
+            fields = jsonutil.loads(doc["message"])
         except ValueError:
             fields = None
         if not isinstance(fields, dict):

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from logferry.formats import jsonutil
 from logferry.formats.base import error_document, put
 from logferry.formats.timeparse import iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
@@ -180,7 +181,7 @@ class CwlFormat:
 
     def _put_json(self, doc: Document, message: str) -> None:
         try:
-            fields = json.loads(message)
+            fields = jsonutil.loads(message)
         except ValueError:
             return
         if not isinstance(fields, dict):
