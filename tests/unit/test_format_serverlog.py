@@ -142,3 +142,13 @@ def test_sample_uptime_text_like_procps() -> None:
     assert uptime_text(7800) == "2:10"
     assert uptime_text(86400 + 180) == "1 day, 3 min"
     assert uptime_text(45 * 86400 + 72240) == "45 days, 20:04"
+
+
+def test_date_with_time_and_decimal_comma_loads() -> None:
+    line = (
+        f"2019-08-01 00:00:00 00:00:01 up 3 min,  1 user,  load average: 0,52, 0,14, 0,05 {VMSTAT}"
+    )
+    doc = one(line)
+    assert doc["serverlog"]["datetime"] == "2019-08-01 00:00:01"
+    assert doc["system"]["load"]["1"] == 0.52
+    assert csv_row(doc)[3:6] == ["0.52", "0.14", "0.05"]

@@ -56,10 +56,15 @@ VMSTAT_COLUMNS = (
 )  # fmt: skip
 """``vmstat`` columns (procps); procps-ng 4 adds a trailing ``gu`` (guest), kept if present."""
 
+_LOAD = r"(\d+[.,]\d+)"
 _LINE_RE = re.compile(
-    r"(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2}:\d{2})\s+up\s+(.+?),\s+"
-    r"(?:(\d+)\s+users?,\s+)?load averages?:\s+([\d.]+),?\s+([\d.]+),?\s+([\d.]+)\s+([\d\s]+)"
+    r"(\d{4}-\d{2}-\d{2})\s+(?:\d{1,2}:\d{2}:\d{2}\s+)?(\d{1,2}:\d{2}:\d{2})\s+up\s+(.+?),\s+"
+    rf"(?:(\d+)\s+users?,\s+)?load averages?:\s+{_LOAD},?\s+{_LOAD},?\s+{_LOAD}\s+([\d\s]+)"
 )
+"""date [time] uptime-time up UPTIME, [N users,] load average: L1, L5, L15 VMSTAT...
+
+A ``date`` that prints the time too is accepted (the uptime's time wins), as are load
+averages with decimal commas (some locales); they are normalised to dots."""
 _UNIT_SECONDS = {"day": 86400, "hr": 3600, "hour": 3600, "min": 60, "sec": 1}
 _PART_RE = re.compile(r"(\d+)\s*(day|hr|hour|min|sec)s?")
 _CLOCK_RE = re.compile(r"(\d+):(\d{2})")
@@ -112,7 +117,8 @@ class ServerLogFormat(LineFormat):
         m = _LINE_RE.fullmatch(doc["message"].strip())
         if m is None:
             return [error_document(record, ctx, self.dataset, "not a 'date uptime vmstat' line")]
-        date, time, uptime, users, l1, l5, l15, vmstat = m.groups()
+        date, time, uptime, users, vmstat = m.group(1, 2, 3, 4, 8)
+        l1, l5, l15 = (v.replace(",", ".") for v in m.group(5, 6, 7))
         values = [int(v) for v in vmstat.split()]
         if len(values) not in (len(VMSTAT_COLUMNS), len(VMSTAT_COLUMNS) + 1):
             reason = f"expected {len(VMSTAT_COLUMNS)} vmstat columns, got {len(values)}"
