@@ -29,7 +29,11 @@ copy_config_to_registered_loggers(source_logger=logger, include={"logferry"})
 @cache
 def _wiring() -> tuple[upload.Settings, Any, upload.AllowlistCache]:
     settings = upload.Settings.from_env(os.environ)
-    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
+    # "virtual" gives regional https://<bucket>.s3.<region>.amazonaws.com/ URLs (the default
+    # global host can redirect, which a plain PUT does not follow); IP endpoints stay path-style.
+    s3 = boto3.client(
+        "s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
+    )
     allowlist = upload.AllowlistCache(
         upload.ssm_fetcher(boto3.client("ssm"), settings.allowlist_param),
         ttl_seconds=settings.allowlist_ttl_seconds,

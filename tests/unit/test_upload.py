@@ -396,6 +396,7 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setenv("RAW_BUCKET", "raw")
     monkeypatch.setenv("ALLOWLIST_PARAM", "/logferry/allow")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "upload_url")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")
     with mock_aws():
         yield load_handler()
 
@@ -439,6 +440,7 @@ def test_handler_rest_and_http_api(
     ok = lambda_env.handler(rest_event("203.0.113.7", query), FakeContext())
     assert ok["statusCode"] == 200
     assert json.loads(ok["body"])["key"] == f"web01/{query['date']}.log"
+    assert json.loads(ok["body"])["url"].startswith("https://raw.s3.ap-northeast-1.amazonaws.com/")
     v2 = lambda_env.handler(http_event("2001:db8::5", query), FakeContext())
     assert v2["statusCode"] == 200
     denied = lambda_env.handler(http_event("198.51.100.1", query), FakeContext())
