@@ -235,3 +235,17 @@ def test_down_stops_only_what_up_started(tmp_path: Path, monkeypatch: pytest.Mon
         assert not (tmp_path / "endpoints.json").exists()
     finally:
         bystander.kill()
+
+
+def test_emulator_serves_the_other_services_we_deploy(endpoints: Endpoints) -> None:
+    ssm = boto3_client("ssm", endpoints)
+    ssm.put_parameter(Name="/logferry/allow", Value="web1", Type="SecureString")
+    assert ssm.get_parameter(Name="/logferry/allow", WithDecryption=True)["Parameter"]["Value"]
+    secrets = boto3_client("secretsmanager", endpoints)
+    secrets.create_secret(Name="slack", SecretString="https://hooks.example/x")
+    assert secrets.get_secret_value(SecretId="slack")["SecretString"].startswith("https://")
+    sqs = boto3_client("sqs", endpoints)
+    queue = sqs.create_queue(QueueName="replay")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="m")
+    assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == "m"
+    assert boto3_client("sts", endpoints).get_caller_identity()["Account"] == "123456789012"
