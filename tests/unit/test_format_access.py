@@ -209,6 +209,10 @@ def test_regex_without_time_uses_object_time_and_mismatch_is_error() -> None:
         ({"pattern": r"\d+ (\w+)"}, "no named groups"),
         ({"pattern": r"(\w+)", "field_names": ["a", "b"]}, "2 names but the pattern has 1"),
         ({"pattern": r"(?P<a>\w+)", "field_names": ["a"]}, "not both"),
+        ({"pattern": r"(?P<log>\w+)"}, "would overwrite 'log.file.path'"),
+        ({"pattern": r"(?P<event.dataset>\w+)"}, "would overwrite 'event.dataset'"),
+        ({"pattern": r"(?P<source>\w+) (?P<source.ip>\S+)"}, "would overwrite 'source.ip'"),
+        ({"pattern": r"(\w+)", "field_names": ["a..b"]}, "bad field name"),
     ],
 )
 def test_regex_is_validated_at_construction(kwargs: dict[str, object], message: str) -> None:
@@ -220,3 +224,10 @@ def test_regex_backreference_to_a_dotted_group() -> None:
     fmt = RegexFormat(r"(?P<quote.char>['\"])(?P<word>\w+)(?P=quote.char)$")
     assert one(fmt, "'abc'")["word"] == "abc"
     assert "error" in one(fmt, "'abc\"")
+
+
+def test_regex_time_group_may_be_called_at_timestamp() -> None:
+    fmt = RegexFormat(
+        r"(?P<@timestamp>\S+) (?P<word>\w+)", time_field="@timestamp", time_format="iso8601"
+    )
+    assert one(fmt, "2024-03-01T09:00:00+09:00 hi")["@timestamp"] == "2024-03-01T00:00:00.000Z"

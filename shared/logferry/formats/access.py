@@ -163,6 +163,22 @@ _NAMED_GROUP = re.compile(r"(?<!\\)\(\?P?<([A-Za-z_@][\w.@-]*)>")
 _BACKREFERENCE = re.compile(r"\(\?P=([A-Za-z_@][\w.@-]*)\)")
 
 
+_PROTECTED = ("@timestamp", "event.dataset", "log.file.path", "log.offset", "error.message")
+"""Fields a regex group may not set: the pipeline's own (``message`` groups are ignored)."""
+
+
+def _check_field_names(names: list[str]) -> None:
+    """Refuse names that would overwrite pipeline fields or each other (``a`` and ``a.b``)."""
+    unique = set(names)
+    for name in unique:
+        if not all(name.split(".")):
+            raise ValueError(f"bad field name {name!r} in the regex pattern")
+        clash = [p for p in _PROTECTED if p == name or p.startswith(name + ".")]
+        clash += [n for n in unique if n.startswith(name + ".")]
+        if clash:
+            raise ValueError(f"regex field {name!r} would overwrite {clash[0]!r}")
+
+
 class RegexFormat(LineFormat):
     """Any line format given as a regex (the Kinesis Agent ``matchPattern`` idea).
 
@@ -171,7 +187,8 @@ class RegexFormat(LineFormat):
     unnamed groups and ``field_names`` (Kinesis Agent's ``customFieldNames``). The group
     called ``time_field`` is parsed with ``time_format`` (strptime, or ``epoch`` /
     ``epoch_millis`` / ``iso8601``) into ``@timestamp``; times without a zone are UTC.
-    The regex must match from the start of the line.
+    The regex must match from the start of the line. A group called ``message`` is
+    ignored (the raw line is the message); groups may not overwrite pipeline fields.
     """
 
     name = "regex"
@@ -214,6 +231,8 @@ class RegexFormat(LineFormat):
             raise ValueError(f"regex pattern {pattern!r} has no named groups (?P<name>...)")
         else:
             self._positional = []
+        names = self._positional or list(self._fields.values())
+        _check_field_names([n for n in names if n not in (time_field, "message")])
         self._times = _TimeCache()
 
     def _captures(self, m: re.Match[str]) -> list[tuple[str, str | None]]:
@@ -236,7 +255,7 @@ class RegexFormat(LineFormat):
                     doc["@timestamp"] = self._time(value)
                 except ValueError as exc:
                     return [error_document(record, ctx, self.dataset, f"bad time: {exc}")]
-            elif field not in ("message", "@timestamp"):
+            elif field != "message":
                 converted: Any = to_int(value) if field in INT_FIELDS else value
                 put(doc, field, converted if converted is not None else value)
         if "@timestamp" not in doc:
