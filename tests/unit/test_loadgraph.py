@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from logferry.formats.serverlog import CSV_COLUMNS
+from logferry.formats.serverlog import CSV_COLUMNS, ServerLogFormat, csv_row
+from logferry.model import ObjectRef, ParseContext, Record
 from logferry.reports import loadgraph
 from logferry.reports.loadgraph import PANELS, render_svg
 
@@ -149,3 +150,29 @@ def test_nice_ceiling(value: float, expected: float) -> None:
 )
 def test_memory_unit(kib: float, unit: str) -> None:
     assert loadgraph.memory_unit(kib)[0] == unit
+
+
+SEED_LINES = """\
+2019-08-01 00:00:01 up 45 days, 20:04, 1 user, load average: 25.06, 22.63, 21.70 124 10 493744 379918752 0 8428556 0 0 1852 156 0 0 26 12 60 2 0
+2019-08-01 00:10:01 up 45 days, 20:14, 0 users, load average: 21.12, 22.57, 22.50 68 2 493744 379083296 0 8007348 0 0 1852 156 0 0 26 12 60 2 0
+not a load line
+2019-08-01 23:50:01 up 46 days, 19:54, 0 users, load average: 20.41, 19.96, 19.70 25 0 365536 377214816 0 8972716 0 0 1822 156 0 0 26 12 60 2 0
+"""  # noqa: E501
+
+
+def test_rows_from_the_serverlog_format() -> None:
+    """The path the CSV Lambda takes: parse -> csv_row -> dict -> graph."""
+    fmt = ServerLogFormat()
+    ctx = ParseContext(ObjectRef("raw", "web01/2019-08-01.log"))
+    rows = []
+    for n, line in enumerate(SEED_LINES.splitlines(), 1):
+        for doc in fmt.parse(Record(0, line.encode(), n), ctx):
+            try:
+                rows.append(dict(zip(CSV_COLUMNS, csv_row(doc), strict=True)))
+            except ValueError:
+                continue
+    root = parse(render_svg(rows, "web01 2019-08-01"))
+    assert all(len(polylines(root, column)[0]) == 3 for column in SERIES)
+    (load1,) = polylines(root, "load-average01")
+    (load15,) = polylines(root, "load-average15")
+    assert load1[0][1] < load15[0][1]  # 25.06 drawn above 21.70 (SVG y grows downwards)
