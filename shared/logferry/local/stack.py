@@ -152,7 +152,12 @@ def up(components: Iterable[str] | None = None, progress: Progress = print) -> E
 def _wait_healthy(state: Path, pending: list[Running], progress: Progress) -> None:
     began = time.monotonic()
     waiting = list(pending)
+    next_note = began + 5.0
     while waiting:
+        if time.monotonic() >= next_note:
+            names = ", ".join(process.name for process in waiting)
+            progress(f"still waiting for {names} ({time.monotonic() - began:.0f}s)")
+            next_note += 5.0
         for process in list(waiting):
             elapsed = time.monotonic() - began
             if healthy(process.name, _base_url(process.url), process):
