@@ -196,7 +196,7 @@ cleanup() {
 	[ -z "$LOCK_DIR" ] || rm -rf "$LOCK_DIR"
 }
 
-json_string() { # json_string FILE KEY: a top-level "KEY": "value" of a one-line JSON object
+json_string() { # json_string KEY FILE: a top-level "KEY": "value" of a one-line JSON object
 	sed -n 's/.*"'"$1"'": *"\([^"]*\)".*/\1/p' "$2" | head -n 1
 }
 
@@ -224,7 +224,7 @@ put_file() {
 		args+=(-H "$line")
 	done <"$WORK/headers.txt"
 	HTTP_CODE=$(curl -sS --connect-timeout 15 --max-time "$LOG2AWS_TIMEOUT" -X PUT \
-		-T "$GZ" "${args[@]}" -D "$WORK/put.headers" -o "$WORK/put.body" -w '%{http_code}' \
+		-T "$GZ" ${args[@]+"${args[@]}"} -D "$WORK/put.headers" -o "$WORK/put.body" -w '%{http_code}' \
 		"$url" 2>"$WORK/curl.err")
 	CURL_RC=$?
 }

@@ -200,6 +200,8 @@ def test_happy_path_uploads_gzip_with_checksum(cloud: FakeCloud, env: dict[str, 
     )
     assert headers["content-length"] == str(len(body))
     assert f"key={key}" in result.stderr and "uploaded" in result.stderr
+    assert f"etag={hashlib.md5(body).hexdigest()}" in result.stderr
+    assert "warning" not in result.stderr
     assert [m for m, _ in cloud.requests] == ["GET", "PUT"]
 
 
