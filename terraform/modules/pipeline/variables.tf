@@ -1,0 +1,246 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "logferry"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix))
+    error_message = "name_prefix must be 2-21 characters of a-z, 0-9 and '-', starting with a letter."
+  }
+}
+
+variable "build_dir" {
+  description = "Directory holding the function zips from `make build` (<build_dir>/<function>.zip)."
+  type        = string
+}
+
+variable "bucket_names" {
+  description = "Bucket names; a null entry becomes <name_prefix>-<account id>-<raw|analyzed|quarantine>."
+  type = object({
+    raw        = optional(string)
+    analyzed   = optional(string)
+    quarantine = optional(string)
+  })
+  default = {}
+}
+
+variable "force_destroy_buckets" {
+  description = "Let `destroy` delete buckets that still hold objects."
+  type        = bool
+  default     = false
+}
+
+variable "bucket_kms_key_arn" {
+  description = "KMS key for the analyzed and quarantine buckets (the raw bucket stays SSE-S3 for ALB delivery); null uses SSE-S3."
+  type        = string
+  default     = null
+}
+
+variable "log_expiration_days" {
+  description = "Days after which objects in the raw bucket expire."
+  type        = number
+  default     = 365
+}
+
+variable "trigger_via_sqs" {
+  description = "Deliver S3 events to the shipping functions through SQS queues (retries, DLQ, batch item failures) instead of direct invocation."
+  type        = bool
+  default     = true
+}
+
+variable "function_settings" {
+  description = "Settings shared by every function (runtime, retention, alarms, tracing, concurrency)."
+  type = object({
+    runtime                        = optional(string, "python3.12")
+    log_retention_days             = optional(number, 30)
+    create_alarms                  = optional(bool, true)
+    alarm_sns_topic_arn            = optional(string)
+    tracing_mode                   = optional(string, "Active")
+    reserved_concurrent_executions = optional(number, 10)
+    timeout                        = optional(number, 300)
+    memory_size                    = optional(number, 512)
+  })
+  default = {}
+}
+
+variable "enable_alb" {
+  description = "Ship ALB access logs (alb_to_cloudwatch) and allow ELB log delivery into the raw bucket."
+  type        = bool
+  default     = true
+}
+
+variable "alb_log_prefix" {
+  description = "Prefix the load balancers write under in the raw bucket (their access_logs prefix), without slashes."
+  type        = string
+  default     = "alb"
+}
+
+variable "alb_log_retention_days" {
+  description = "Retention of the CloudWatch Logs group receiving ALB lines (LOG_GROUP)."
+  type        = number
+  default     = 90
+}
+
+variable "enable_cwl" {
+  description = "Ship CloudWatch Logs subscription data delivered by Firehose (cwl_to_search)."
+  type        = bool
+  default     = false
+}
+
+variable "create_cwl_firehose" {
+  description = "Create the subscription filters and Firehose stream (off where Firehose is not emulated)."
+  type        = bool
+  default     = true
+}
+
+variable "cwl_log_group_names" {
+  description = "Log groups subscribed to the Firehose stream."
+  type        = list(string)
+  default     = []
+}
+
+variable "enable_access_logs" {
+  description = "Ship Apache/nginx access logs delivered by the Kinesis Agent through Firehose (access_log_to_search)."
+  type        = bool
+  default     = false
+}
+
+variable "create_agent_firehose" {
+  description = "Create the agent's Firehose stream (off where Firehose is not emulated)."
+  type        = bool
+  default     = true
+}
+
+variable "access_log_format" {
+  description = "Format of the access logs (LOG_FORMAT): apache or nginx."
+  type        = string
+  default     = "apache"
+
+  validation {
+    condition     = contains(["apache", "nginx"], var.access_log_format)
+    error_message = "access_log_format must be apache or nginx."
+  }
+}
+
+variable "agent_log_file_patterns" {
+  description = "Access-log files the Kinesis Agent tails."
+  type        = list(string)
+  default     = ["/var/log/httpd/access_log*"]
+}
+
+variable "enable_upload" {
+  description = "Deploy the upload API (upload_url) and the CSV conversion of uploaded server logs (serverlog_to_csv)."
+  type        = bool
+  default     = false
+}
+
+variable "upload_allowed_cidrs" {
+  description = "CIDRs allowed to request upload URLs."
+  type        = list(string)
+  default     = ["127.0.0.1/32"]
+}
+
+variable "upload_prefix" {
+  description = "Key prefix of uploaded server logs in the raw bucket."
+  type        = string
+  default     = "uploads/"
+}
+
+variable "enable_alerting" {
+  description = "Deploy the scheduled alert function (log_alert) and its Slack webhook secret."
+  type        = bool
+  default     = false
+}
+
+variable "alert_rules_json" {
+  description = "Alert rules (JSON) stored in SSM."
+  type        = string
+  default     = "{\"rules\": []}"
+}
+
+variable "alert_schedule" {
+  description = "Schedule of the alert function."
+  type        = string
+  default     = "rate(5 minutes)"
+}
+
+variable "alert_query_log_group_names" {
+  description = "Extra log groups the alert rules may query (the ALB group is included when enable_alb)."
+  type        = list(string)
+  default     = []
+}
+
+variable "create_search_domain" {
+  description = "Create an Amazon OpenSearch Service domain; false uses search_endpoint."
+  type        = bool
+  default     = false
+}
+
+variable "search_endpoint" {
+  description = "URL of an existing Elasticsearch/OpenSearch endpoint (SEARCH_URL) when create_search_domain is false; empty disables search shipping."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.search_endpoint == "" || can(regex("^https?://", var.search_endpoint))
+    error_message = "search_endpoint must be empty or an http(s):// URL."
+  }
+}
+
+variable "search_engine" {
+  description = "Search engine flavour (SEARCH_ENGINE): opensearch or elasticsearch."
+  type        = string
+  default     = "opensearch"
+
+  validation {
+    condition     = contains(["opensearch", "elasticsearch"], var.search_engine)
+    error_message = "search_engine must be opensearch or elasticsearch."
+  }
+}
+
+variable "search_secret_arn" {
+  description = "Secrets Manager secret with search credentials (SEARCH_SECRET_ARN); null signs requests with the function role or sends none."
+  type        = string
+  default     = null
+}
+
+variable "search_domain_settings" {
+  description = "Settings of the OpenSearch domain when create_search_domain is true."
+  type = object({
+    engine_version = optional(string, "OpenSearch_2.19")
+    instance_type  = optional(string, "t3.small.search")
+    instance_count = optional(number, 1)
+    volume_size_gb = optional(number, 20)
+  })
+  default = {}
+}
+
+variable "index_prefix" {
+  description = "Prefix of search indices (INDEX_PREFIX)."
+  type        = string
+  default     = "logferry"
+}
+
+variable "quarantine_prefix" {
+  description = "Key prefix for unshippable records in the quarantine bucket (QUARANTINE_PREFIX)."
+  type        = string
+  default     = "quarantine"
+}
+
+variable "tags" {
+  description = "Tags applied to every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "cwl_prefix" {
+  description = "Key prefix of Firehose-delivered CloudWatch Logs objects in the raw bucket."
+  type        = string
+  default     = "cwl/"
+}
+
+variable "access_log_prefix" {
+  description = "Key prefix of Firehose-delivered access-log objects in the raw bucket."
+  type        = string
+  default     = "agent/"
+}

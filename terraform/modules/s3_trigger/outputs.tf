@@ -1,0 +1,21 @@
+output "queue_arns" {
+  description = "ARNs of the trigger queues, keyed by target (via_sqs targets only)."
+  value       = { for k, q in aws_sqs_queue.this : k => q.arn }
+}
+
+output "queue_urls" {
+  description = "URLs of the trigger queues, keyed by target (via_sqs targets only)."
+  value       = { for k, q in aws_sqs_queue.this : k => q.url }
+}
+
+output "dead_letter_queue_arns" {
+  description = "ARNs of the dead-letter queues, keyed by target (via_sqs targets only)."
+  value       = { for k, q in aws_sqs_queue.dlq : k => q.arn }
+}
+
+output "event_source_mapping_uuids" {
+  description = "UUIDs of the SQS event source mappings, keyed by target."
+  value       = { for k, m in aws_lambda_event_source_mapping.this : k => m.uuid }
+}
+
+

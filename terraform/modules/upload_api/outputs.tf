@@ -1,0 +1,29 @@
+output "api_url" {
+  description = "Invoke URL of the upload API (GET <url>/?server=<name>&date=<YYYY-MM-DD>)."
+  value       = aws_api_gateway_stage.this.invoke_url
+}
+
+output "rest_api_id" {
+  description = "ID of the REST API."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "allowlist_parameter_name" {
+  description = "Name of the SSM StringList parameter holding the allowed CIDRs."
+  value       = aws_ssm_parameter.allowlist.name
+}
+
+output "function_name" {
+  description = "Name of the presign function."
+  value       = module.function.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the presign function."
+  value       = module.function.function_arn
+}
+
+output "upload_prefix" {
+  description = "Key prefix of uploaded objects (the serverlog_to_csv trigger prefix)."
+  value       = var.upload_prefix
+}

@@ -1,0 +1,28 @@
+module "logferry" {
+  source = "../../modules/pipeline"
+
+  name_prefix          = var.name_prefix
+  build_dir            = abspath("${path.root}/${var.build_dir}")
+  bucket_names         = var.bucket_names
+  trigger_via_sqs      = var.trigger_via_sqs
+  enable_alb           = var.enable_alb
+  enable_cwl           = var.enable_cwl
+  cwl_log_group_names  = var.cwl_log_group_names
+  enable_access_logs   = var.enable_access_logs
+  access_log_format    = var.access_log_format
+  enable_upload        = var.enable_upload
+  upload_allowed_cidrs = var.upload_allowed_cidrs
+  enable_alerting      = var.enable_alerting
+  alert_rules_json     = var.alert_rules_json
+  create_search_domain = var.create_search_domain
+  search_endpoint      = var.search_endpoint
+  search_engine        = var.search_engine
+  search_secret_arn    = var.search_secret_arn
+  index_prefix         = var.index_prefix
+
+  function_settings = {
+    runtime             = var.lambda_runtime
+    log_retention_days  = var.log_retention_days
+    alarm_sns_topic_arn = var.alarm_sns_topic_arn
+  }
+}

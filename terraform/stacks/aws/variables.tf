@@ -1,0 +1,141 @@
+variable "region" {
+  description = "AWS region to deploy to (the region of the load balancers and log groups)."
+  type        = string
+  default     = "ap-northeast-1"
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "logferry"
+}
+
+variable "build_dir" {
+  description = "Directory of the function zips built by `make build`, relative to this stack."
+  type        = string
+  default     = "../../../build"
+}
+
+variable "bucket_names" {
+  description = "Bucket names (raw, analyzed, quarantine); unset ones become <name_prefix>-<account>-<kind>."
+  type = object({
+    raw        = optional(string)
+    analyzed   = optional(string)
+    quarantine = optional(string)
+  })
+  default = {}
+}
+
+variable "enable_alb" {
+  description = "Ship ALB access logs to CloudWatch Logs (and search)."
+  type        = bool
+  default     = true
+}
+
+variable "enable_cwl" {
+  description = "Ship CloudWatch Logs groups (cwl_log_group_names) through Firehose to search."
+  type        = bool
+  default     = false
+}
+
+variable "cwl_log_group_names" {
+  description = "Log groups to subscribe when enable_cwl."
+  type        = list(string)
+  default     = []
+}
+
+variable "enable_access_logs" {
+  description = "Ship Apache/nginx access logs from the Kinesis Agent to search."
+  type        = bool
+  default     = false
+}
+
+variable "access_log_format" {
+  description = "apache or nginx."
+  type        = string
+  default     = "apache"
+}
+
+variable "enable_upload" {
+  description = "Deploy the upload API and the server-log CSV conversion."
+  type        = bool
+  default     = false
+}
+
+variable "upload_allowed_cidrs" {
+  description = "CIDRs of the on-prem servers allowed to upload."
+  type        = list(string)
+  default     = ["192.0.2.0/24"]
+}
+
+variable "enable_alerting" {
+  description = "Deploy the scheduled Slack alerts."
+  type        = bool
+  default     = false
+}
+
+variable "alert_rules_json" {
+  description = "Alert rules (JSON)."
+  type        = string
+  default     = "{\"rules\": []}"
+}
+
+variable "create_search_domain" {
+  description = "Create an Amazon OpenSearch Service domain; false uses search_endpoint."
+  type        = bool
+  default     = false
+}
+
+variable "search_endpoint" {
+  description = "Existing search endpoint URL when create_search_domain is false; empty disables search shipping."
+  type        = string
+  default     = ""
+}
+
+variable "search_engine" {
+  description = "opensearch or elasticsearch."
+  type        = string
+  default     = "opensearch"
+}
+
+variable "search_secret_arn" {
+  description = "Secrets Manager secret with search credentials, if the endpoint needs them."
+  type        = string
+  default     = null
+}
+
+variable "index_prefix" {
+  description = "Prefix of search indices."
+  type        = string
+  default     = "logferry"
+}
+
+variable "trigger_via_sqs" {
+  description = "Feed the shipping functions through SQS (retries, DLQ, partial batch failures)."
+  type        = bool
+  default     = true
+}
+
+variable "lambda_runtime" {
+  description = "Python runtime of the functions."
+  type        = string
+  default     = "python3.12"
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' own log groups."
+  type        = number
+  default     = 30
+}
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic for function Errors/Throttles alarms; null creates alarms without actions."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Extra tags on every resource."
+  type        = map(string)
+  default     = {}
+}

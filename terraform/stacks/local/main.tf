@@ -1,0 +1,33 @@
+# The same composition as the aws stack, with what the emulator cannot run switched off:
+# no Firehose streams or OpenSearch domain (tests put Firehose-shaped objects into cwl/ and
+# agent/ themselves; search is a local node), no CloudWatch alarms or X-Ray, direct S3 -> Lambda
+# notifications (the emulator runs the zips as host processes).
+module "logferry" {
+  source = "../../modules/pipeline"
+
+  name_prefix           = var.name_prefix
+  build_dir             = abspath("${path.root}/${var.build_dir}")
+  force_destroy_buckets = true
+  trigger_via_sqs       = false
+
+  enable_alb            = true
+  enable_cwl            = true
+  create_cwl_firehose   = false
+  enable_access_logs    = true
+  create_agent_firehose = false
+  enable_upload         = true
+  upload_allowed_cidrs  = var.upload_allowed_cidrs
+  enable_alerting       = true
+  alert_rules_json      = var.alert_rules_json
+
+  create_search_domain = false
+  search_endpoint      = var.search_endpoint
+  search_engine        = var.search_engine
+
+  function_settings = {
+    create_alarms                  = false
+    tracing_mode                   = "PassThrough"
+    reserved_concurrent_executions = -1
+    log_retention_days             = 1
+  }
+}

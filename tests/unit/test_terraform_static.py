@@ -1,0 +1,175 @@
+"""Static checks of terraform/ (pure Python, no tofu): layout, variables, IAM wildcards, secrets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
+MODULES = sorted(p for p in (TERRAFORM / "modules").iterdir() if p.is_dir())
+STACKS = sorted(p for p in (TERRAFORM / "stacks").iterdir() if p.is_dir())
+MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
+TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
+FUNCTIONS = (
+    "alb_to_cloudwatch",
+    "cwl_to_search",
+    "access_log_to_search",
+    "serverlog_to_csv",
+    "upload_url",
+    "log_alert",
+)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A top-level HCL block such as ``variable "name" { ... }``."""
+
+    kind: str
+    name: str
+    body: str
+    path: Path
+    line: int
+
+
+def blocks(path: Path, kind: str) -> list[Block]:
+    """The top-level ``kind`` blocks of ``path`` (brace counting; fmt-style layout)."""
+    text = path.read_text()
+    found = []
+    for match in re.finditer(rf'^{kind} "([^"]+)" \{{', text, re.M):
+        depth, end = 0, match.end() - 1
+        for end in range(match.end() - 1, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        line = text.count("\n", 0, match.start()) + 1
+        found.append(Block(kind, match.group(1), text[match.end() : end], path, line))
+    return found
+
+
+def top_level_attribute(block: Block, name: str) -> bool:
+    """Whether ``block`` sets ``name`` directly (two-space indent, as `tofu fmt` writes it)."""
+    return re.search(rf"^  {name}\s+=", block.body, re.M) is not None
+
+
+def test_there_are_modules_and_stacks() -> None:
+    assert len(MODULES) >= 8
+    assert {p.name for p in STACKS} >= {"aws", "local"}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_module_has_standard_files_and_example(module: Path) -> None:
+    missing = [f for f in MODULE_FILES if not (module / f).is_file()]
+    assert not missing, f"{module.name}: missing {missing}"
+    assert list((module / "example").glob("*.tf")), f"{module.name}: no example/*.tf"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_readme_documents_every_input_and_output(module: Path) -> None:
+    readme = (module / "README.md").read_text()
+    names = [b.name for b in blocks(module / "variables.tf", "variable")]
+    names += [b.name for b in blocks(module / "outputs.tf", "output")]
+    undocumented = [n for n in names if f"`{n}`" not in readme]
+    assert not undocumented, f"{module.name}/README.md does not mention {undocumented}"
+
+
+VARIABLE_FILES = sorted(TERRAFORM.rglob("variables.tf"))
+
+
+@pytest.mark.parametrize("path", VARIABLE_FILES, ids=lambda p: str(p.relative_to(TERRAFORM)))
+def test_every_variable_has_description_and_type(path: Path) -> None:
+    variables = blocks(path, "variable")
+    assert variables, f"{path}: no variables"
+    bad = [
+        f"{v.name} (line {v.line})"
+        for v in variables
+        if not (top_level_attribute(v, "description") and top_level_attribute(v, "type"))
+    ]
+    assert not bad, f"{path}: variables without description or type: {bad}"
+
+
+@pytest.mark.parametrize("path", sorted(TERRAFORM.rglob("versions.tf")), ids=str)
+def test_versions_pin_the_aws_provider(path: Path) -> None:
+    text = path.read_text()
+    assert re.search(r'required_version\s+=\s+"[^"]+"', text), f"{path}: no required_version"
+    assert re.search(r'source\s+=\s+"hashicorp/aws"\s+version\s+=\s+"[~>=<]*\s*\d+\.\d+', text), (
+        f"{path}: hashicorp/aws without a version constraint"
+    )
+
+
+def test_all_versions_files_agree() -> None:
+    constraints = {
+        re.search(r'hashicorp/aws"\s+version\s+=\s+"([^"]+)"', p.read_text()).group(1)  # type: ignore[union-attr]
+        for p in TERRAFORM.rglob("versions.tf")
+    }
+    assert len(constraints) == 1, f"different aws provider constraints: {constraints}"
+
+
+WILDCARD_RESOURCE = re.compile(r'(resources\s*=\s*\[[^\]]*"\*"|Resource"?\s*[=:]\s*"\*")')
+
+
+def unjustified_wildcards(path: Path) -> list[int]:
+    """Lines with a ``"*"`` IAM resource not preceded by a ``# wildcard: <reason>`` comment."""
+    lines = path.read_text().splitlines()
+    bad = []
+    for number, line in enumerate(lines, start=1):
+        if WILDCARD_RESOURCE.search(line):
+            context = lines[max(0, number - 3) : number]
+            if not any(re.search(r"#\s*wildcard:\s*\S", c) for c in context):
+                bad.append(number)
+    return bad
+
+
+@pytest.mark.parametrize("path", TF_FILES, ids=lambda p: str(p.relative_to(TERRAFORM)))
+def test_no_unjustified_wildcard_resources(path: Path) -> None:
+    assert not unjustified_wildcards(path), f'{path}: unjustified Resource "*"'
+
+
+def test_wildcard_detector_catches_both_spellings(tmp_path: Path) -> None:
+    sample = tmp_path / "x.tf"
+    sample.write_text(
+        'a = { Resource = "*" }\n'
+        "b {\n"
+        "  # wildcard: xray has no ARN\n"
+        '  resources = ["*"]\n'
+        "}\n"
+        'c { resources = ["arn:aws:s3:::b/*", "*"] }\n'
+        'principals { identifiers = ["*"] }\n'
+    )
+    assert unjustified_wildcards(sample) == [1, 6]
+
+
+@pytest.mark.parametrize("path", TF_FILES, ids=lambda p: str(p.relative_to(TERRAFORM)))
+def test_checkov_skips_give_a_reason(path: Path) -> None:
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if "checkov:skip" in line:
+            assert re.search(r"#checkov:skip=CKV2?_AWS_\d+:\s*\w.{9,}", line), f"{path}:{number}"
+
+
+def test_no_secret_values_in_code() -> None:
+    for path in TF_FILES:
+        text = path.read_text()
+        assert "aws_secretsmanager_secret_version" not in text, path
+        assert not re.search(r'=\s*"https://hooks\.slack\.com', text), path
+        assert not re.search(r"(?i)(password|secret_string)\s*=", text), path
+
+
+def test_stacks_deploy_the_contract_functions() -> None:
+    pipeline = "\n".join(p.read_text() for p in (TERRAFORM / "modules").rglob("*.tf"))
+    for name in FUNCTIONS:
+        assert re.search(rf"\b{name}\b", pipeline), f"function {name} is not deployed"
+    for env in ("RAW_BUCKET", "ALLOWLIST_PARAM", "URL_TTL_SECONDS", "MAX_AGE_DAYS", "LOG_GROUP"):
+        assert f"{env} " in pipeline or f"{env}=" in pipeline, f"env {env} is not set"
+    for env in ("SLACK_SECRET_ARN", "STATE_PARAM_PREFIX", "RULES_PARAM", "RULES_S3_URI"):
+        assert env in pipeline, f"env {env} is not set"
+
+
+def test_local_stack_points_every_service_at_the_emulator() -> None:
+    providers = (TERRAFORM / "stacks" / "local" / "providers.tf").read_text()
+    services = "s3 lambda logs iam sts sqs ssm secretsmanager apigateway events firehose"
+    for service in services.split():
+        assert re.search(rf"^\s+{service}\s+=\s+var\.aws_endpoint$", providers, re.M), service
+    for flag in ("s3_use_path_style", "skip_credentials_validation", "skip_requesting_account_id"):
+        assert re.search(rf"{flag}\s+=\s+true", providers), flag
