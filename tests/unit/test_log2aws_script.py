@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 from botocore.config import Config
+from moto.server import ThreadedMotoServer
 
 from logferry import upload
 
@@ -344,3 +345,29 @@ def test_example_config_is_valid(cloud: FakeCloud, env: dict[str, str]) -> None:
     result = run(env, "--config", str(example), "--dry-run")  # env's LOG2AWS_* win
     assert result.code == 0, result.stderr
     assert cloud.requests == []
+
+
+def test_uploads_to_a_moto_server(cloud: FakeCloud, env: dict[str, str]) -> None:
+    """Same script, URL presigned for a moto S3 server: moto's real S3 answers."""
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    try:
+        host, port = moto.get_host_and_port()
+        s3 = boto3.client(
+            "s3",
+            region_name="us-east-1",
+            endpoint_url=f"http://{host}:{port}",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(signature_version="s3v4"),
+        )
+        s3.create_bucket(Bucket="raw-bucket")
+        cloud.s3 = s3
+        result = run(env)
+        assert result.code == 0, result.stderr
+        key = f"web01/{YESTERDAY.isoformat()}.log.gz"
+        stored = s3.get_object(Bucket="raw-bucket", Key=key)["Body"].read()
+        assert gzip.decompress(stored) == LOG_TEXT
+        assert "warning" not in result.stderr  # moto's ETag is the body's MD5
+    finally:
+        moto.stop()
