@@ -63,7 +63,7 @@ class UploadRequest:
 
     @property
     def key(self) -> str:
-        """The object key in the raw bucket."""
+        """The object key below the upload prefix."""
         return object_key(self.server, self.day, compressed=self.compressed)
 
 
@@ -205,17 +205,22 @@ class Settings:
 
     raw_bucket: str
     allowlist_param: str
+    upload_prefix: str = ""
     url_ttl_seconds: int = 300
     allowlist_ttl_seconds: int = 60
     max_age_days: int = 31
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Read RAW_BUCKET, ALLOWLIST_PARAM, URL_TTL_SECONDS, ALLOWLIST_TTL_SECONDS,
-        MAX_AGE_DAYS; a missing or malformed value raises ``ValueError`` naming it."""
+        """Read RAW_BUCKET, ALLOWLIST_PARAM, UPLOAD_PREFIX, URL_TTL_SECONDS,
+        ALLOWLIST_TTL_SECONDS, MAX_AGE_DAYS; a missing or malformed value raises
+        ``ValueError`` naming it."""
         missing = [name for name in ("RAW_BUCKET", "ALLOWLIST_PARAM") if not env.get(name)]
         if missing:
             raise ValueError(f"environment variable(s) not set: {', '.join(missing)}")
+        prefix = env.get("UPLOAD_PREFIX", "")
+        if prefix and (prefix.startswith("/") or not prefix.endswith("/")):
+            raise ValueError(f"UPLOAD_PREFIX={prefix!r} must end with '/' and not start with '/'")
 
         def number(name: str, default: int) -> int:
             raw = env.get(name, "")
@@ -228,20 +233,25 @@ class Settings:
         return cls(
             raw_bucket=env["RAW_BUCKET"],
             allowlist_param=env["ALLOWLIST_PARAM"],
+            upload_prefix=prefix,
             url_ttl_seconds=number("URL_TTL_SECONDS", 300),
             allowlist_ttl_seconds=number("ALLOWLIST_TTL_SECONDS", 60),
             max_age_days=number("MAX_AGE_DAYS", 31),
         )
 
 
-def presign_put(s3_client: Any, bucket: str, request: UploadRequest, ttl: int) -> dict[str, Any]:
-    """The response body: a presigned PUT bound to the declared length and checksum.
+def presign_put(
+    s3_client: Any, bucket: str, request: UploadRequest, ttl: int, *, prefix: str = ""
+) -> dict[str, Any]:
+    """The response body: a presigned PUT of ``prefix + request.key``, bound to the declared
+    length and checksum.
 
     ``headers`` lists what the client must send verbatim: they are in X-Amz-SignedHeaders,
     so S3 refuses a request without them, and refuses a body that does not match them
     (400 BadDigest for the checksum).
     """
-    params: dict[str, Any] = {"Bucket": bucket, "Key": request.key}
+    key = prefix + request.key
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
     headers: dict[str, str] = {}
     if request.size is not None:
         params["ContentLength"] = request.size
@@ -252,7 +262,7 @@ def presign_put(s3_client: Any, bucket: str, request: UploadRequest, ttl: int) -
     url = s3_client.generate_presigned_url(
         "put_object", Params=params, ExpiresIn=ttl, HttpMethod="PUT"
     )
-    return {"url": url, "key": request.key, "expires_in": ttl, "method": "PUT", "headers": headers}
+    return {"url": url, "key": key, "expires_in": ttl, "method": "PUT", "headers": headers}
 
 
 @dataclass(frozen=True)
@@ -312,8 +322,14 @@ def handle(
         upload = parse_request(
             request.query, now=now or datetime.now(UTC), max_age_days=settings.max_age_days
         )
-        decision["key"] = upload.key
-        body = presign_put(s3_client, settings.raw_bucket, upload, settings.url_ttl_seconds)
+        decision["key"] = settings.upload_prefix + upload.key
+        body = presign_put(
+            s3_client,
+            settings.raw_bucket,
+            upload,
+            settings.url_ttl_seconds,
+            prefix=settings.upload_prefix,
+        )
     except UploadError as exc:
         decision.update(decision="denied", reason=exc.code, status=exc.status)
         body = _error(exc.status, exc.code, exc.message, request.request_id)

@@ -263,6 +263,12 @@ def test_settings_from_env() -> None:
         60,
         7,
     )
+    assert s.upload_prefix == ""
+    env = {"RAW_BUCKET": "r", "ALLOWLIST_PARAM": "/p", "UPLOAD_PREFIX": "uploads/"}
+    assert upload.Settings.from_env(env).upload_prefix == "uploads/"
+    for bad in ("uploads", "/uploads/"):
+        with pytest.raises(ValueError, match="UPLOAD_PREFIX"):
+            upload.Settings.from_env({**env, "UPLOAD_PREFIX": bad})
     with pytest.raises(ValueError, match="RAW_BUCKET"):
         upload.Settings.from_env({"ALLOWLIST_PARAM": "/p"})
     with pytest.raises(ValueError, match="URL_TTL_SECONDS"):
@@ -305,6 +311,13 @@ def test_presign_without_declarations_signs_host_only(s3_local: Any) -> None:
     body = upload.presign_put(s3_local, "raw", upload.UploadRequest("w", date(2024, 3, 9)), 60)
     assert body["headers"] == {}
     assert signed_headers(body["url"]) == ["host"]
+
+
+def test_presign_under_prefix(s3_local: Any) -> None:
+    req = upload.UploadRequest("w", date(2024, 3, 9))
+    body = upload.presign_put(s3_local, "raw", req, 60, prefix="uploads/")
+    assert body["key"] == "uploads/w/2024-03-09.log"
+    assert urlparse(body["url"]).path.endswith("/uploads/w/2024-03-09.log")
 
 
 # ---------------------------------------------------------------- handle() and the Lambda handler
@@ -395,6 +408,7 @@ def load_handler() -> ModuleType:
 def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setenv("RAW_BUCKET", "raw")
     monkeypatch.setenv("ALLOWLIST_PARAM", "/logferry/allow")
+    monkeypatch.setenv("UPLOAD_PREFIX", "uploads/")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "upload_url")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")
     with mock_aws():
@@ -439,7 +453,7 @@ def test_handler_rest_and_http_api(
     query = {"server": "web01", "date": datetime.now(UTC).date().isoformat()}
     ok = lambda_env.handler(rest_event("203.0.113.7", query), FakeContext())
     assert ok["statusCode"] == 200
-    assert json.loads(ok["body"])["key"] == f"web01/{query['date']}.log"
+    assert json.loads(ok["body"])["key"] == f"uploads/web01/{query['date']}.log"
     assert json.loads(ok["body"])["url"].startswith("https://raw.s3.ap-northeast-1.amazonaws.com/")
     v2 = lambda_env.handler(http_event("2001:db8::5", query), FakeContext())
     assert v2["statusCode"] == 200
@@ -452,7 +466,7 @@ def test_handler_rest_and_http_api(
     decisions = [x for x in lines if x["message"] == "upload url decision"]
     assert [d["decision"] for d in decisions] == ["allowed", "allowed", "denied", "denied"]
     assert decisions[2]["ip"] == "198.51.100.1" and decisions[2]["reason"] == "ip_not_allowed"
-    assert decisions[0]["key"] == f"web01/{query['date']}.log"
+    assert decisions[0]["key"] == f"uploads/web01/{query['date']}.log"
 
 
 def test_handler_missing_parameter_is_500_with_request_id(
