@@ -14,6 +14,7 @@ server jars need the distribution's launcher and native libraries, which Maven C
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -64,24 +65,33 @@ def install(
     if (target / "installed.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f".{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be installing the same engine
+        if not (target / "installed.json").is_file():
+            _install(engine, version, target, progress)
+    return target
+
+
+def _install(engine: str, version: str, target: Path, progress: Callable[[str], None]) -> None:
+    started = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        started = time.monotonic()
         progress(f"search node: resolving {RUNNER[engine]}:{version}.0 with mvn ...")
         _copy_dependencies(engine, version, staging / "lib")
         progress("search node: compiling the launcher ...")
         _build_launcher(staging)
-        progress("search node: recording a class-data-sharing archive (warm-up start) ...")
-        _record_cds_archive(engine, staging)
-        manifest = {"engine": engine, "version": version, "seconds": time.monotonic() - started}
-        (staging / "installed.json").write_text(json.dumps(manifest) + "\n")
-        if target.exists():
+        if target.exists():  # an earlier install that did not finish
             shutil.rmtree(target)
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    # The archive records the class path, so it is made in the final directory.
+    progress("search node: recording a class-data-sharing archive (warm-up start) ...")
+    if not _record_cds_archive(target):
+        progress("search node: no class-data-sharing archive; starts will be slower")
+    manifest = {"engine": engine, "version": version, "seconds": time.monotonic() - started}
+    (target / "installed.json").write_text(json.dumps(manifest) + "\n")
     progress(f"search node: {engine} {version} installed in {target}")
-    return target
 
 
 def command(engine: str, install_dir: Path, port: int, data_dir: Path) -> list[str]:
@@ -152,8 +162,11 @@ def _jdk_tool(name: str) -> str:
     return name
 
 
-def _run(argv: list[str], what: str, cwd: Path | None = None) -> None:
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+def _run(argv: list[str], what: str) -> None:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise SearchNodeError(f"{what}: {argv[0]} not found (needs a JDK 17+ and Maven)") from None
     if done.returncode != 0:
         tail = (done.stdout + done.stderr)[-2000:]
         raise SearchNodeError(f"{what} failed (exit {done.returncode}): {tail}")
@@ -209,26 +222,28 @@ def _java_argv(install_dir: Path, port: int, data_dir: Path, extra: list[str]) -
     ]
 
 
-def _record_cds_archive(engine: str, install_dir: Path) -> None:
+def _record_cds_archive(install_dir: Path) -> bool:
     """Start the node once with ``-XX:ArchiveClassesAtExit``; later starts load classes from it.
 
-    Best effort: without the archive the node still starts, only slower.
+    Best effort (returns whether the archive exists): without it the node starts, only slower.
     """
     archive = install_dir / "node.jsa"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="logferry-search-warmup-") as tmp:
         argv = _java_argv(install_dir, port, Path(tmp), [f"-XX:ArchiveClassesAtExit={archive}"])
-        log = (Path(tmp) / "node.log").open("wb")
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_ready(url, proc, timeout=300)
-            _warm_up(url)
-        finally:
-            stop(proc, timeout=120)
-            log.close()
-    if proc.returncode not in (0, 143, -signal.SIGTERM) or not archive.is_file():
+        with (Path(tmp) / "node.log").open("wb") as log:
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_ready(url, proc, timeout=300)
+                _warm_up(url)
+            except (SearchNodeError, OSError):
+                proc.kill()
+            finally:
+                stop(proc, timeout=120)
+    if proc.returncode not in (0, 143, -signal.SIGTERM):
         archive.unlink(missing_ok=True)
+    return archive.is_file()
 
 
 def _warm_up(url: str) -> None:
