@@ -23,8 +23,10 @@ DRAIN_EVERY = 5000
 class Parker(Protocol):
     """Where events a sink could not ship are parked for ``logferry replay``."""
 
-    def park(self, sink: str, failures: Sequence[Failure], source: str) -> int:
-        """Store the failures; return how many were stored."""
+    def park(
+        self, failures: Sequence[Failure], *, sink: str, source: str, offset: int = 0
+    ) -> str | None:
+        """Store the failures (``offset``: where in the source they were read); return where."""
         ...
 
 
@@ -114,7 +116,7 @@ def process_object(job: ObjectJob) -> Summary:
     finally:
         for sink in job.sinks:
             sink.flush()
-        _drain(job, summary, base)
+        _drain(job, summary, base, summary.start_offset + summary.bytes)
         summary.seconds = round(time.monotonic() - started, 3)
     return summary
 
@@ -154,10 +156,12 @@ def _ship_records(
                 sink.add(event)
         summary.documents += len(docs)
         if summary.records % DRAIN_EVERY == 0:
-            _drain(job, summary, base)
+            _drain(job, summary, base, record.offset)
 
 
-def _drain(job: ObjectJob, summary: Summary, base: dict[str, tuple[int, int]]) -> None:
+def _drain(
+    job: ObjectJob, summary: Summary, base: dict[str, tuple[int, int]], position: int
+) -> None:
     """Collect sink failures and park them; update the per-sink counters for this object."""
     for sink in job.sinks:
         failures = sink.take_failures()
@@ -171,4 +175,5 @@ def _drain(job: ObjectJob, summary: Summary, base: dict[str, tuple[int, int]]) -
                 f"{summary.object}: {len(failures)} events failed in sink {sink.name} "
                 f"and no quarantine is configured (first: {failures[0].reason})"
             )
-        summary.parked += job.parker.park(sink.name, failures, summary.object)
+        job.parker.park(failures, sink=sink.name, source=summary.object, offset=position)
+        summary.parked += len(failures)

@@ -62,9 +62,11 @@ class ListParker:
     def __init__(self) -> None:
         self.parked: list[tuple[str, Failure, str]] = []
 
-    def park(self, sink: str, failures: Sequence[Failure], source: str) -> int:
+    def park(
+        self, failures: Sequence[Failure], *, sink: str, source: str, offset: int = 0
+    ) -> str | None:
         self.parked.extend((sink, f, source) for f in failures)
-        return len(failures)
+        return f"{sink}-{offset}"
 
 
 LINES = [f"2024-03-01T00:00:{i % 60:02d}.000Z request {i}" for i in range(3000)]

@@ -151,12 +151,17 @@ def split_message(message: str, event_id: str, max_bytes: int) -> list[str]:
 
 
 def to_log_events(event: Event, limits: Limits = DEFAULT_LIMITS) -> list[LogEvent]:
-    """The event as one InputLogEvent, or several numbered parts if it exceeds the event limit."""
+    """The event as one InputLogEvent, or several numbered parts if it exceeds the event limit.
+
+    The parts keep a slim copy of the event (no document): a CloudWatch failure is parked
+    and replayed as its message, and buffers stay small.
+    """
+    slim = Event(event.id, event.timestamp_ms, {}, event.message)
     size = utf8_len(event.message) + EVENT_OVERHEAD
     if size <= limits.event_bytes:
-        return [LogEvent(event.timestamp_ms, event.message, size, event)]
+        return [LogEvent(event.timestamp_ms, event.message, size, slim)]
     parts = split_message(event.message, event.id, limits.event_bytes - EVENT_OVERHEAD)
-    return [LogEvent(event.timestamp_ms, p, utf8_len(p) + EVENT_OVERHEAD, event) for p in parts]
+    return [LogEvent(event.timestamp_ms, p, utf8_len(p) + EVENT_OVERHEAD, slim) for p in parts]
 
 
 def plan_batches(

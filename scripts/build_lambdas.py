@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Build one reproducible zip per Lambda function under build/.
+
+Each zip holds the function's handler.py, the ``logferry`` package (from shared/) and the
+pinned pure-Python dependencies of functions/requirements.lock. The same sources give
+the same bytes: entries are sorted, timestamps fixed, no bytecode, no absolute paths.
+These zips are what Terraform deploys and what the local stack runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ROOT / "functions"
+LOCK = FUNCTIONS / "requirements.lock"
+PACKAGE = ROOT / "shared" / "logferry"
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+PIP_TARGET_FLAGS = [
+    "--python-version", "3.12", "--implementation", "py", "--abi", "none",
+    "--platform", "any", "--only-binary=:all:",
+]  # fmt: skip
+SKIP_DIRS = {"__pycache__", "bin", "tests"}
+SKIP_NAMES = {"direct_url.json", "INSTALLER", "REQUESTED", "RECORD"}
+
+
+def deps_dir(cache: Path) -> Path:
+    """Install the locked dependencies once per lock-file hash; return the folder."""
+    digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()[:16]
+    target = cache / f"deps-{digest}"
+    if (target / ".complete").exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    print(f"build: installing locked dependencies into {target}", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+         str(target), *PIP_TARGET_FLAGS, "-r", str(LOCK)],
+        check=True,
+    )  # fmt: skip
+    (target / ".complete").touch()
+    return target
+
+
+def files_under(base: Path) -> Iterator[tuple[str, Path]]:
+    """(archive name, path) of every file to ship from ``base``, skipping caches."""
+    for path in sorted(base.rglob("*")):
+        rel = path.relative_to(base)
+        if path.is_dir() or SKIP_DIRS.intersection(rel.parts) or path.name in SKIP_NAMES:
+            continue
+        if path.suffix in {".pyc", ".pyo"} or path.name == ".complete":
+            continue
+        yield rel.as_posix(), path
+
+
+def write_zip(out: Path, entries: list[tuple[str, Path]]) -> str:
+    """Write a deterministic zip and return its sha256."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for name, path in sorted(entries):
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes())
+    tmp.replace(out)
+    return hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def functions() -> list[Path]:
+    """Every function folder (one with a handler.py)."""
+    return sorted(p.parent for p in FUNCTIONS.glob("*/handler.py"))
+
+
+def build(out_dir: Path, cache: Path, only: list[str]) -> None:
+    """Build the zips (all functions, or those named in ``only``)."""
+    deps = list(files_under(deps_dir(cache)))
+    package = [(f"logferry/{name}", path) for name, path in files_under(PACKAGE)]
+    for fn in functions():
+        if only and fn.name not in only:
+            continue
+        own = [(name, path) for name, path in files_under(fn) if not name.endswith(".md")]
+        digest = write_zip(out_dir / f"{fn.name}.zip", own + package + deps)
+        print(f"build: {out_dir / fn.name}.zip sha256={digest}", flush=True)
+
+
+def relock() -> None:
+    """Re-resolve the runtime dependencies of shared/pyproject.toml into the lock file."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "shared" / "pyproject.toml").read_text())["project"]
+    runtime = [d for d in project["dependencies"] if not d.startswith("orjson")]
+    tmp = ROOT / "build" / ".relock"
+    shutil.rmtree(tmp, ignore_errors=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(tmp),
+         *PIP_TARGET_FLAGS, *runtime],
+        check=True,
+    )  # fmt: skip
+    frozen = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--path", str(tmp)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    header = LOCK.read_text().split("\n")[:3]
+    LOCK.write_text("\n".join(header) + "\n" + frozen)
+    shutil.rmtree(tmp)
+    print(f"build: wrote {LOCK}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("functions", nargs="*", help="only these functions (default: all)")
+    parser.add_argument("--out", type=Path, default=ROOT / "build")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "lambda")
+    parser.add_argument("--relock", action="store_true", help="re-resolve the lock file")
+    args = parser.parse_args()
+    if args.relock:
+        relock()
+        return 0
+    build(args.out, args.cache, args.functions)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
