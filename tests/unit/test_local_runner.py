@@ -45,7 +45,7 @@ def slow(event, context):
 def make_spec(handler: str, timeout_s: float = 5.0) -> FunctionSpec:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER)
+        archive.writestr(zipfile.ZipInfo("app.py", (2020, 1, 1, 0, 0, 0)), HANDLER)
     code = buffer.getvalue()
     return FunctionSpec(
         name="demo",
