@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from logferry.local.emulator import AsyncInvoker, patches
+from logferry.local.emulator import AsyncInvoker, event_json, patches
 from logferry.local.runner import FunctionSpec, InvokeResult
 
 
@@ -122,3 +122,10 @@ def test_eventbridge_rule_with_lambda_target(aws: pytest.MonkeyPatch) -> None:
     events.put_events(Entries=[{"Source": "demo", "DetailType": "t", "Detail": '{"k": "v"}'}])
     wait_calls(runner, 1)
     assert runner.calls[0][1]["detail"] == {"k": "v"}
+
+
+def test_event_json_accepts_what_moto_passes() -> None:
+    assert json.loads(event_json({"a": 1})) == {"a": 1}
+    assert event_json("{}") == "{}"
+    assert json.loads(event_json("plain string payload")) == "plain string payload"
+    assert json.loads(event_json(None)) == {}

@@ -92,6 +92,17 @@ def function_spec(function: Any) -> FunctionSpec:
     )
 
 
+def event_json(event: Any) -> str:
+    """JSON text of an event: moto passes decoded payloads, or "{}" text for an empty one."""
+    if isinstance(event, str):
+        try:
+            json.loads(event)
+        except ValueError:
+            return json.dumps(event)  # the payload was a JSON string
+        return event
+    return json.dumps({} if event is None else event)
+
+
 def _header(headers: Any, name: str) -> str | None:
     """Case-insensitive header lookup over werkzeug headers or a plain dict."""
     for key, value in dict(headers or {}).items():
@@ -109,8 +120,7 @@ def patches(runner: HostRunner, invoker: AsyncInvoker) -> list[tuple[object, str
     from moto.events.utils import EventTemplateParser
 
     def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
-        body = event if isinstance(event, str) else json.dumps(event or {})
-        result = runner.invoke(function_spec(self), body)
+        result = runner.invoke(function_spec(self), event_json(event))
         self.logs_backend.ensure_log_group(self.logs_group_name)
         self.save_logs(result.logs)
         return result.payload, result.errored, result.logs
