@@ -52,8 +52,8 @@ locals {
     "cloudwatch.endpoint"    = "monitoring.${data.aws_region.current.name}.amazonaws.com"
     "firehose.endpoint"      = "firehose.${data.aws_region.current.name}.amazonaws.com"
     flows = [for p in var.log_file_patterns : {
-      filePattern    = p
-      deliveryStream = module.stream.stream_name
+      filePattern     = p
+      deliveryStream  = module.stream.stream_name
       initialPosition = "START_OF_FILE"
     }]
   }

@@ -9,7 +9,7 @@ locals {
   use_s3_rules   = var.rules_s3_uri != null
   rules_object   = local.use_s3_rules ? "arn:${data.aws_partition.current.partition}:s3:::${trimprefix(var.rules_s3_uri, "s3://")}" : null
 
-  rules_env = local.use_s3_rules ? { RULES_S3_URI = var.rules_s3_uri } : { RULES_PARAM = local.rules_param }
+  rules_env = local.use_s3_rules ? tomap({ RULES_S3_URI = var.rules_s3_uri }) : tomap({ RULES_PARAM = local.rules_param })
 }
 
 # The webhook URL is never in Terraform code or state: the user stores it with

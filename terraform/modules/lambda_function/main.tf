@@ -1,8 +1,12 @@
+data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   log_group_name = "/aws/lambda/${var.function_name}"
   in_vpc         = length(var.vpc_subnet_ids) > 0
+  # Built from the name: the role's policy cannot reference the function it is created before.
+  own_arn = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${var.function_name}"
 
   # One entry per permission the caller asked for; empty lists produce no statement.
   statements = [
@@ -11,7 +15,7 @@ locals {
       { sid = "WriteObjects", actions = ["s3:PutObject"], resources = var.s3_write_arns },
       {
         sid       = "WriteLogGroups"
-        actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+        actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
         resources = flatten([for a in var.log_group_arns : [a, "${a}:*"]])
       },
       { sid = "QueryLogGroups", actions = ["logs:StartQuery"], resources = var.logs_query_group_arns },
@@ -25,6 +29,7 @@ locals {
       },
       { sid = "UseKmsKeys", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = var.kms_key_arns },
       { sid = "SendFailures", actions = ["sqs:SendMessage"], resources = aws_sqs_queue.failures[*].arn },
+      { sid = "InvokeSelf", actions = ["lambda:InvokeFunction"], resources = var.allow_self_invoke ? [local.own_arn] : [] },
     ] : s if length(s.resources) > 0
   ]
 }

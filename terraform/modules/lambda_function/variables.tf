@@ -213,6 +213,12 @@ variable "kms_key_arns" {
   default     = []
 }
 
+variable "allow_self_invoke" {
+  description = "Let the function invoke itself asynchronously (to continue a large object in a new invocation)."
+  type        = bool
+  default     = false
+}
+
 variable "create_failure_queue" {
   description = "Create an SQS queue <name>-failures as the on-failure destination of asynchronous invocations."
   type        = bool

@@ -80,10 +80,12 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 }
 
 resource "aws_s3_bucket_versioning" "this" {
+  count = var.versioning ? 1 : 0
+
   bucket = aws_s3_bucket.this.id
 
   versioning_configuration {
-    status = var.versioning ? "Enabled" : "Suspended"
+    status = "Enabled"
   }
 }
 
@@ -123,8 +125,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       }
     }
 
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_expiration_days
+    dynamic "noncurrent_version_expiration" {
+      for_each = var.versioning ? [var.noncurrent_expiration_days] : []
+      content {
+        noncurrent_days = noncurrent_version_expiration.value
+      }
     }
   }
 

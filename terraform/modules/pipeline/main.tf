@@ -22,7 +22,7 @@ locals {
       SEARCH_AUTH   = var.create_search_domain ? "sigv4" : (var.search_secret_arn == null ? "none" : "secret")
       INDEX_PREFIX  = var.index_prefix
     },
-    var.search_secret_arn == null ? {} : { SEARCH_SECRET_ARN = var.search_secret_arn },
+    var.search_secret_arn == null ? tomap({}) : tomap({ SEARCH_SECRET_ARN = var.search_secret_arn }),
   )
   search_env = merge(local.search_conn, {
     QUARANTINE_BUCKET = module.quarantine.bucket_id
@@ -149,6 +149,7 @@ module "shipper" {
   alarm_sns_topic_arn            = var.function_settings.alarm_sns_topic_arn
   tracing_mode                   = var.function_settings.tracing_mode
   reserved_concurrent_executions = var.function_settings.reserved_concurrent_executions
+  allow_self_invoke              = true
   environment_variables          = local.shippers[each.key].env
   s3_read_arns                   = ["${local.raw}/${local.shippers[each.key].prefix}*"]
   s3_write_arns                  = local.shippers[each.key].writes

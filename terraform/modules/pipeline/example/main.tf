@@ -5,11 +5,11 @@ provider "aws" {
 module "logferry" {
   source = "../"
 
-  build_dir          = abspath("${path.root}/../../../../build")
-  enable_alb         = true
-  enable_upload      = true
-  search_endpoint    = "https://search.example.com"
-  search_engine      = "elasticsearch"
+  build_dir            = abspath("${path.root}/../../../../build")
+  enable_alb           = true
+  enable_upload        = true
+  search_endpoint      = "https://search.example.com"
+  search_engine        = "elasticsearch"
   upload_allowed_cidrs = ["203.0.113.10/32"]
 }
 
