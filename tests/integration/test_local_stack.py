@@ -43,6 +43,10 @@ def on_api(event, context):
     }
     return {"statusCode": 200, "headers": {"X-Local": "yes"}, "body": json.dumps(body)}
 
+def on_http_api(event, context):
+    http = event["requestContext"]["http"]
+    return {"ip": http["sourceIp"], "path": event["rawPath"], "id": event["pathParameters"]["id"]}
+
 def on_schedule(event, context):
     key = "scheduled/" + event["id"]
     boto3.client("s3").put_object(Bucket=os.environ["OUT"], Key=key, Body=json.dumps(event))
@@ -85,7 +89,13 @@ def deployed(endpoints: Endpoints) -> dict[str, str]:
         s3.create_bucket(Bucket=bucket)
     functions = boto3_client("lambda", endpoints)
     arns = {}
-    for name, timeout in (("on_s3", 30), ("on_api", 30), ("on_schedule", 30), ("sleepy", 1)):
+    for name, timeout in (
+        ("on_s3", 30),
+        ("on_api", 30),
+        ("on_http_api", 30),
+        ("on_schedule", 30),
+        ("sleepy", 1),
+    ):
         arns[name] = functions.create_function(
             FunctionName=name.replace("_", "-"),
             Runtime="python3.11",
@@ -176,6 +186,21 @@ def test_gateway_turns_requests_into_proxy_events(
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(f"{endpoints.gateway}/uploads/prod/nothing-here")
     assert missing.value.code == 404
+
+
+def test_gateway_serves_http_api_payload_v2(endpoints: Endpoints, deployed: dict[str, str]) -> None:
+    apis = boto3_client("apigatewayv2", endpoints)
+    api = apis.create_api(Name="http-uploads", ProtocolType="HTTP")["ApiId"]
+    integration = apis.create_integration(
+        ApiId=api,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=deployed["on_http_api"],
+        PayloadFormatVersion="2.0",
+    )["IntegrationId"]
+    apis.create_route(ApiId=api, RouteKey="GET /items/{id}", Target=f"integrations/{integration}")
+    apis.create_stage(ApiId=api, StageName="$default")
+    with urllib.request.urlopen(f"{endpoints.gateway}/http-uploads/items/9") as reply:
+        assert json.loads(reply.read()) == {"ip": "127.0.0.1", "path": "/items/9", "id": "9"}
 
 
 def test_scheduler_fires_rate_rules(endpoints: Endpoints, deployed: dict[str, str]) -> None:

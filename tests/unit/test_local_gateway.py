@@ -7,6 +7,7 @@ from logferry.local.gateway import (
     Route,
     match_path,
     proxy_event,
+    proxy_event_v2,
     proxy_response,
     split_request_path,
 )
@@ -15,8 +16,9 @@ from logferry.local.gateway import (
 def test_split_request_path_both_url_styles() -> None:
     assert split_request_path("/abc123/prod/upload/x") == ("abc123", "prod", "/upload/x")
     assert split_request_path("/restapis/abc123/dev/_user_request_/a") == ("abc123", "dev", "/a")
-    with pytest.raises(NotFound, match="api"):
-        split_request_path("/only-one")
+    assert split_request_path("/httpapi") == ("httpapi", "", "/")
+    with pytest.raises(NotFound, match="does not name an API"):
+        split_request_path("/")
 
 
 @pytest.mark.parametrize(
@@ -62,3 +64,19 @@ def test_proxy_response() -> None:
         {"statusCode": 201, "headers": {"X-A": "1"}, "body": "aGk=", "isBase64Encoded": True}
     )
     assert (status, headers, body) == (201, {"X-A": "1"}, b"hi")
+
+
+def test_proxy_event_v2_shape() -> None:
+    route = Route("h1", "$default", "GET /items/{id}", "/items/7", {"id": "7"}, "arn:fn", "2.0")
+    event = proxy_event_v2(route, "GET", "a=1&a=2", {"User-Agent": "curl"}, b"", "10.9.8.7")
+    assert event["version"] == "2.0" and event["routeKey"] == "GET /items/{id}"
+    assert event["rawPath"] == "/items/7" and event["rawQueryString"] == "a=1&a=2"
+    assert event["queryStringParameters"] == {"a": "1,2"}
+    assert event["headers"] == {"user-agent": "curl"}
+    assert event["requestContext"]["http"]["sourceIp"] == "10.9.8.7"
+    assert event["requestContext"]["http"]["method"] == "GET"
+    assert event["pathParameters"] == {"id": "7"} and event["body"] is None
+
+
+def test_v2_result_without_status_code_is_a_json_body() -> None:
+    assert proxy_response(["a", 1]) == (200, {"Content-Type": "application/json"}, b'["a", 1]')
