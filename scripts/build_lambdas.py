@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Build one reproducible zip per Lambda function under build/.
 
-Each zip holds the function's handler.py, the ``logferry`` package (from shared/) and the
-pinned pure-Python dependencies of functions/requirements.lock. The same sources give
+Each zip holds the function's handler.py, the ``logferry`` package (from shared/), the
+pinned pure-Python dependencies of functions/requirements.lock, and the compiled ones of
+functions/requirements-binary.lock built for both the Lambda runtime's Python (3.12) and
+the local executor's (3.11): their extension modules differ by ABI tag, so one zip runs
+on both (x86_64 Linux). The same sources give
 the same bytes: entries are sorted, timestamps fixed, no bytecode, no absolute paths.
 These zips are what Terraform deploys and what the local stack runs.
 """
@@ -21,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
 LOCK = FUNCTIONS / "requirements.lock"
+BINARY_LOCK = FUNCTIONS / "requirements-binary.lock"
+BINARY_PYTHONS = ("3.11", "3.12")
 PACKAGE = ROOT / "shared" / "logferry"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 PIP_TARGET_FLAGS = [
@@ -33,7 +38,7 @@ SKIP_NAMES = {"direct_url.json", "INSTALLER", "REQUESTED", "RECORD"}
 
 def deps_dir(cache: Path) -> Path:
     """Install the locked dependencies once per lock-file hash; return the folder."""
-    digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(LOCK.read_bytes() + BINARY_LOCK.read_bytes()).hexdigest()[:16]
     target = cache / f"deps-{digest}"
     if (target / ".complete").exists():
         return target
@@ -44,6 +49,17 @@ def deps_dir(cache: Path) -> Path:
          str(target), *PIP_TARGET_FLAGS, "-r", str(LOCK)],
         check=True,
     )  # fmt: skip
+    for version in BINARY_PYTHONS:
+        staging = cache / f"binary-{digest}-{version}"
+        shutil.rmtree(staging, ignore_errors=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+             str(staging), "--python-version", version, "--implementation", "cp",
+             "--platform", "manylinux2014_x86_64", "--only-binary=:all:", "-r", str(BINARY_LOCK)],
+            check=True,
+        )  # fmt: skip
+        shutil.copytree(staging, target, dirs_exist_ok=True)
+        shutil.rmtree(staging)
     (target / ".complete").touch()
     return target
 
@@ -95,7 +111,8 @@ def relock() -> None:
     import tomllib
 
     project = tomllib.loads((ROOT / "shared" / "pyproject.toml").read_text())["project"]
-    runtime = [d for d in project["dependencies"] if not d.startswith("orjson")]
+    binary = {line.split("==")[0] for line in BINARY_LOCK.read_text().split() if "==" in line}
+    runtime = [d for d in project["dependencies"] if d.split("==")[0] not in binary]
     tmp = ROOT / "build" / ".relock"
     shutil.rmtree(tmp, ignore_errors=True)
     subprocess.run(

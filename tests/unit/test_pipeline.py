@@ -70,7 +70,7 @@ class ListParker:
 
 
 LINES = [f"2024-03-01T00:00:{i % 60:02d}.000Z request {i}" for i in range(3000)]
-BODY = ("\n".join(LINES[:1500] + ["garbage line", "#skip"] + LINES[1500:]) + "\n").encode()
+BODY = ("\n".join([*LINES[:1500], "garbage line", "#skip", *LINES[1500:]]) + "\n").encode()
 
 
 @pytest.fixture

@@ -1,0 +1,72 @@
+"""Per-minute counts by HTTP status code (what seed 003's Kinesis Analytics SQL computed)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from logferry.formats.base import iso
+from logferry.model import Document, Event, ObjectRef, doc_id
+from logferry.sinks import Failure, Sink, SinkStats
+
+MINUTE_MS = 60_000
+
+
+def count_document(
+    dataset: str, minute_ms: int, status: int | None, count: int, source: str
+) -> Document:
+    """One ``<dataset>.status_counts`` document: ``count`` requests with ``status`` in a minute."""
+    doc: Document = {
+        "@timestamp": iso(datetime.fromtimestamp(minute_ms / 1000, tz=UTC)),
+        "event": {"dataset": f"{dataset}.status_counts", "kind": "metric"},
+        "status_counts": {"count": count, "minute": minute_ms},
+        "log": {"file": {"path": source}},
+        "message": f"{count} requests with status {status} in the minute",
+    }
+    if status is not None:
+        doc["http"] = {"response": {"status_code": status}}
+    return doc
+
+
+class StatusCounts:
+    """A sink that counts events per (minute, status) and, on flush, ships the counts.
+
+    The counts of one object go to ``inner`` as documents with deterministic ids (object,
+    minute, status), so a redelivered object overwrites its own counts; a search
+    aggregation sums them across objects.
+    """
+
+    name = "status_counts"
+
+    def __init__(self, inner: Sink, ref: ObjectRef) -> None:
+        self.stats = SinkStats()
+        self._inner = inner
+        self._ref = replace(ref, key=ref.key + "#status_counts")
+        self._source = ref.uri
+        self._counts: Counter[tuple[str, int, int | None]] = Counter()
+
+    def add(self, event: Event) -> None:
+        """Count one event (error documents without a status count as ``None``)."""
+        doc = event.document
+        status = doc.get("http", {}).get("response", {}).get("status_code")
+        dataset = doc.get("event", {}).get("dataset", "unknown")
+        minute = event.timestamp_ms - event.timestamp_ms % MINUTE_MS
+        self._counts[(dataset, minute, status if isinstance(status, int) else None)] += 1
+
+    def flush(self) -> None:
+        """Ship the counts gathered so far to the inner sink."""
+        for (dataset, minute, status), count in sorted(
+            self._counts.items(), key=lambda kv: (kv[0][1], kv[0][2] or 0)
+        ):
+            doc = count_document(dataset, minute, status, count, self._source)
+            self._inner.add(
+                Event(doc_id(self._ref, minute, status or 0), minute, doc, doc["message"])
+            )
+            self.stats.shipped += 1
+        self._counts.clear()
+        self._inner.flush()
+
+    def take_failures(self) -> list[Failure]:
+        """Failures of the count documents surface through the inner sink."""
+        return []

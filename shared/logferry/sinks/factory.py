@@ -1,0 +1,53 @@
+"""Building a function's sinks from its settings (clients cached per invocation environment)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from logferry.model import ObjectRef
+from logferry.settings import ConfigError, Settings
+from logferry.sinks import Sink
+
+
+def cloudwatch_sink(settings: Settings, ref: ObjectRef, logs_client: Any) -> Sink:
+    """A CloudWatch Logs sink writing the object's family stream in ``LOG_GROUP``."""
+    from logferry.runtime import stream_name
+    from logferry.sinks.cloudwatch import CloudWatchSink
+
+    if not settings.log_group:
+        raise ConfigError("LOG_GROUP is not set: the CloudWatch Logs sink needs a log group")
+    return CloudWatchSink(
+        logs_client,
+        settings.log_group,
+        stream_name(settings.log_stream, ref),
+        retention_days=settings.cwl_retention_days,
+    )
+
+
+@cache
+def _search_sink(settings: Settings) -> Sink:
+    from logferry.sinks.search import (
+        SearchAuth,
+        SearchSink,
+        SigV4Auth,
+        load_search_auth,
+        make_client,
+    )
+
+    if not settings.search_url:
+        raise ConfigError("SEARCH_URL is not set: the search sink needs an endpoint")
+    auth: SearchAuth = None
+    if settings.search_auth == "secret" and settings.search_secret_arn:
+        auth = load_search_auth(settings.search_secret_arn)
+    elif settings.search_auth == "sigv4":
+        import boto3
+
+        auth = SigV4Auth(region=boto3.session.Session().region_name or "us-east-1")
+    client = make_client(settings.search_url, settings.search_engine, auth)
+    return SearchSink(client, prefix=settings.index_prefix)
+
+
+def search_sink(settings: Settings) -> Sink:
+    """The search sink, one per settings (its template is installed once per container)."""
+    return _search_sink(settings)
