@@ -84,7 +84,7 @@ def _base_url(url: str | None) -> str | None:
     return url.split("/hooks/")[0] if url else None
 
 
-def _argv(name: str, port: int | None, aws: str, state: Path) -> list[str]:
+def _argv(name: str, port: int | None, aws: str, state: Path, progress: Progress) -> list[str]:
     python = [sys.executable, "-m"]
     if name == "aws":
         return [*python, "logferry.local.emulator", "--port", str(port), "--state-dir", str(state)]
@@ -102,7 +102,7 @@ def _argv(name: str, port: int | None, aws: str, state: Path) -> list[str]:
     if name == "scheduler":
         return [*python, "logferry.local.scheduler", "--aws", aws]
     node = _search_node()
-    install_dir = node.install(engine=search_engine(), progress=print)
+    install_dir = node.install(engine=search_engine(), progress=progress)
     data_dir = state / "search-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     return list(node.command(search_engine(), install_dir, port, data_dir))
@@ -134,7 +134,7 @@ def up(components: Iterable[str] | None = None, progress: Progress = print) -> E
     aws_url = running["aws"].url if "aws" in running else _url("aws", ports.get("aws"))
     try:
         for name in (n for n in names if n not in running):
-            argv = _argv(name, ports.get(name), aws_url or "", state)
+            argv = _argv(name, ports.get(name), aws_url or "", state, progress)
             running[name] = spawn(state, name, argv, _url(name, ports.get(name)))
             started.append(running[name])
             progress(f"{name}: started (pid {running[name].pid})")
