@@ -1,12 +1,13 @@
 """Local stack plumbing that needs no servers: ports, endpoints.json, wait_for, docker fail-fast."""
 
+import argparse
 import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from logferry.local import docker_backend, stack
+from logferry.local import cli, docker_backend, stack
 from logferry.local.endpoints import Endpoints, load_endpoints, save_endpoints, wait_for
 from logferry.local.procs import PortInUse, Running, choose_port, read_running, spawn, stop
 
@@ -77,3 +78,17 @@ def test_spawn_and_stop_by_process_group(tmp_path: Path) -> None:
 
 def test_a_reused_pid_is_not_ours() -> None:
     assert not Running("x", 1, started_at=0.0, url=None).alive()
+
+
+def test_cli_register_adds_local_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOGFERRY_STATE_DIR", str(tmp_path))
+    parser = argparse.ArgumentParser(prog="logferry")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["local", "status"])
+    assert args.func(args) == 3
+    assert "not running" in capsys.readouterr().out
+    args = parser.parse_args(["local", "up", "kafka"])
+    assert args.func(args) == 1
+    assert "unknown components ['kafka']" in capsys.readouterr().err
