@@ -1,0 +1,1 @@
+"""Deterministic sample log generators for tests, the demo and benchmarks."""
