@@ -18,7 +18,11 @@ locals {
         actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
         resources = flatten([for a in var.log_group_arns : [a, "${a}:*"]])
       },
-      { sid = "QueryLogGroups", actions = ["logs:StartQuery"], resources = var.logs_query_group_arns },
+      {
+        sid       = "QueryLogGroups"
+        actions   = ["logs:StartQuery"]
+        resources = flatten([for a in var.logs_query_group_arns : [a, "${a}:*"]])
+      },
       { sid = "ReadSecrets", actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources = var.secret_arns },
       { sid = "ReadParameters", actions = ["ssm:GetParameter", "ssm:GetParameters"], resources = var.ssm_read_parameter_arns },
       { sid = "WriteParameters", actions = ["ssm:GetParameter", "ssm:PutParameter"], resources = var.ssm_write_parameter_arns },

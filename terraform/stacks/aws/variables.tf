@@ -117,7 +117,7 @@ variable "trigger_via_sqs" {
 }
 
 variable "lambda_runtime" {
-  description = "Python runtime of the functions."
+  description = "Python runtime of the functions (scripts/build_lambdas.py builds binary wheels for python3.12)."
   type        = string
   default     = "python3.12"
 }
