@@ -3,35 +3,41 @@ SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+LOGFERRY := $(BIN)/logferry
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit e2e lint fmt bench clean
+.PHONY: help setup test unit e2e lint fmt bench build up down status demo clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(BIN)/logferry: shared/pyproject.toml
+$(LOGFERRY): shared/pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e 'shared[dev]'
 	@touch $@
 
-setup: $(BIN)/logferry ## Create .venv and install logferry (editable) with the dev tools
+setup: $(LOGFERRY) ## Create .venv and install logferry (editable) with the dev tools
 
 # pytest exits 5 when it collected nothing: for us that is a failure, not a pass.
 PYTEST = run_pytest() { $(BIN)/pytest "$$@"; rc=$$?; \
   if [ $$rc -eq 5 ]; then echo "pytest collected no tests in $$*" >&2; return 1; fi; return $$rc; }; run_pytest
 
-unit: setup ## Run the fast unit tests (no servers)
+unit: setup ## Fast unit tests (no servers)
 	@$(PYTEST) tests/unit
 
-test: unit ## The README's test command: unit tests (and e2e once the local stack exists)
+e2e: setup build ## End-to-end tests: the whole chain on the local stack (starts it if needed)
+	@$(PYTEST) tests/integration
 
-lint: setup ## ruff (lint + format check) and mypy
+test: unit e2e ## The README's test command: unit tests, then the end-to-end suite
+
+lint: setup ## ruff (lint + format check), mypy, shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh; \
+	  else echo "lint: shellcheck not installed (apt-get install -y shellcheck)" >&2; exit 1; fi
 
 fmt: setup ## Format the code with ruff
 	$(BIN)/ruff format .
@@ -40,5 +46,20 @@ fmt: setup ## Format the code with ruff
 bench: setup ## Throughput and memory benchmark (prints one JSON line last)
 	$(BIN)/python bench/bench_alb.py
 
-clean: ## Remove build outputs and caches (keeps .venv)
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+build: setup ## Build one reproducible Lambda zip per function under build/
+	$(BIN)/python scripts/build_lambdas.py
+
+up: setup ## Start the local stack (AWS emulator, search node, Slack capture, gateway, scheduler)
+	$(LOGFERRY) local up
+
+down: setup ## Stop what `make up` started
+	$(LOGFERRY) local down
+
+status: setup ## Show each local component's pid, url and health
+	$(LOGFERRY) local status
+
+demo: setup build ## Start the local stack, deploy, ship sample logs of every format, show results
+	$(BIN)/python -m logferry.demo
+
+clean: ## Remove build outputs and caches (keeps .venv and the search/tofu caches)
+	rm -rf build .cache/lambda .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""`logferry parse` and `logferry formats` as a user runs them (real subprocesses)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from logferry.samples.alb import alb_lines
+
+EXE = [sys.executable, "-m", "logferry.cli"]
+
+
+def write_sample(tmp_path: Path, n: int = 2000) -> Path:
+    path = tmp_path / "sample.log.gz"
+    lines = alb_lines(n, datetime(2024, 3, 1, tzinfo=UTC), seed=1)
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return path
+
+
+def test_parse_gzip_to_ndjson(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [*EXE, "parse", "--format", "alb", str(write_sample(tmp_path))],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    docs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(docs) == 2000
+    assert all(d["event"]["dataset"] == "aws.alb" for d in docs)
+    assert docs[0]["log"]["file"]["path"].endswith("sample.log.gz")
+    assert b"2000 records, 2000 documents, 0 did not parse" in out.stderr
+
+
+def test_parse_piped_into_head_is_not_an_error(tmp_path: Path) -> None:
+    sample = write_sample(tmp_path, 50_000)
+    cmd = f"{sys.executable} -m logferry.cli parse --format alb {sample} | head -3"
+    out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True)
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 3
+    assert b"Traceback" not in out.stderr
+
+
+def test_parse_stdin_and_bad_lines_kept(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [*EXE, "parse", "--format", "apache", "-v", "-"],
+        input=b'1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326\nnot a log line\n',
+        capture_output=True, check=True,
+    )  # fmt: skip
+    docs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(docs) == 2
+    assert docs[1]["message"] == "not a log line"
+    assert "error" in docs[1]
+    assert b"- line 2" in out.stderr or b"line 2" in out.stderr
+
+
+def test_truncated_gzip_names_the_file_and_keeps_what_was_read(tmp_path: Path) -> None:
+    sample = write_sample(tmp_path, 20_000)
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(sample.read_bytes()[: sample.stat().st_size // 2])
+    out = subprocess.run([*EXE, "parse", "--format", "alb", str(cut)], capture_output=True)
+    assert out.returncode == 1
+    assert f"{cut}: truncated gzip".encode() in out.stderr
+    assert len(out.stdout.splitlines()) > 1000
+
+
+def test_unknown_file_and_format_list() -> None:
+    out = subprocess.run(
+        [*EXE, "parse", "--format", "alb", "/nonexistent.log"], capture_output=True
+    )
+    assert out.returncode == 1
+    assert b"/nonexistent.log" in out.stderr
+    listing = subprocess.run([*EXE, "formats"], capture_output=True, check=True).stdout.decode()
+    for name in ("alb", "cwl", "apache", "nginx", "regex", "serverlog", "apigw"):
+        assert name in listing
