@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from logferry.formats.base import LogFormat, iso
-from logferry.model import Document, Event, ParseContext, Record, doc_id
+from logferry.model import Document, Event, IdMaker, ParseContext, Record
 from logferry.sinks import Failure, Sink
 from logferry.sources.events import ObjectNotice
 from logferry.sources.s3 import ObjectGoneError, open_object
@@ -50,6 +50,8 @@ class Summary:
     next_offset: int | None = None
     """Set when the run stopped early (time budget): where the next invocation resumes."""
     error: str | None = None
+    object_time_ms: int | None = None
+    """The object's LastModified (ms since the epoch), for the lag metric."""
 
     def to_json(self) -> str:
         """One JSON line."""
@@ -109,6 +111,7 @@ def process_object(job: ObjectJob) -> Summary:
             stream.ref, job.account_id, job.region, extra={"object_time": object_time}
         )
         default_ms = int(datetime.fromisoformat(object_time).timestamp() * 1000)
+        summary.object_time_ms = default_ms if stream.last_modified else None
         records = job.fmt.frame(stream.chunks, notice.start_offset)
         _ship_records(job, ctx, records, summary, default_ms, base)
     except (CorruptObjectError, ObjectGoneError) as exc:
@@ -129,7 +132,7 @@ def _ship_records(
     default_ms: int,
     base: dict[str, tuple[int, int]],
 ) -> None:
-    ref = ctx.ref
+    make_id = IdMaker(ctx.ref)
     parse = job.fmt.parse
     render = job.render
     sinks = job.sinks
@@ -150,7 +153,7 @@ def _ship_records(
             if "error" in doc:
                 summary.parse_errors += 1
             event = Event(
-                doc_id(ref, record.offset, index), timestamp_ms(doc, default_ms), doc, render(doc)
+                make_id(record.offset, index), timestamp_ms(doc, default_ms), doc, render(doc)
             )
             for sink in sinks:
                 sink.add(event)

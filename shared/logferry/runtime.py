@@ -13,6 +13,7 @@ import boto3
 
 from logferry.formats import get_format
 from logferry.formats.base import LogFormat
+from logferry.metrics import publish_summary
 from logferry.model import Document, ObjectRef
 from logferry.pipeline import ObjectJob, Summary, default_message, process_object
 from logferry.settings import Settings
@@ -89,6 +90,7 @@ def handle(
             continue
         if summary.next_offset is not None:
             _continue(context, notice, summary.next_offset)
+        publish_summary(summary)
         if summary.error:
             logger.error("object incomplete", extra={"summary": json.loads(summary.to_json())})
         else:
