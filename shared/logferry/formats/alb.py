@@ -292,7 +292,11 @@ class _ElbBase(LineFormat):
 
     def _error(self, record: Record, ctx: ParseContext, line: str) -> list[Document]:
         """An error document: the line kept, the key's metadata still attached."""
-        reason = f"not a {self.label} access log line: {line[:120]!r}"
+        fields = line.split(" ", 2)
+        reason = (
+            f"does not match the {self.label} access log format "
+            f"({line.count(' ') + 1} fields, starting {' '.join(fields[:2])[:60]!r})"
+        )
         fallback = self._meta.end_time_iso if self._meta else None
         doc = error_document(
             record, ctx, self.dataset, reason, ctx.extra.get("object_time") or fallback
@@ -400,7 +404,15 @@ class AlbFormat(_ElbBase):
             if proto is not None:
                 _tls_version(tls, proto)
         if typ is None:  # Classic ELB: no ALB fields follow
-            elb["protocol"] = "tcp" if method is None else "http"
+            if method is None:  # TCP/SSL listener: the byte counts are not HTTP
+                elb["protocol"] = "tcp"
+                del doc["http"]
+                if rx is not None:
+                    doc.setdefault("source", {})["bytes"] = request["bytes"]
+                if tx is not None:
+                    doc.setdefault("destination", {})["bytes"] = response["bytes"]
+            else:
+                elb["protocol"] = "http"
         else:
             elb["type"] = typ
             if tg_arn is not None:
