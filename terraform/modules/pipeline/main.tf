@@ -178,6 +178,8 @@ module "raw_triggers" {
       filter_suffix              = local.shippers[name].suffix
       via_sqs                    = var.trigger_via_sqs
       visibility_timeout_seconds = 6 * var.function_settings.timeout
+      # Keep the poller within the reserved concurrency, so messages are not throttled into the DLQ.
+      maximum_concurrency = var.function_settings.reserved_concurrent_executions >= 2 ? var.function_settings.reserved_concurrent_executions : null
     }
   }
 }

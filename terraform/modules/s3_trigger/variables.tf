@@ -52,6 +52,11 @@ variable "targets" {
   }
 
   validation {
+    condition     = alltrue([for k, t in var.targets : t.maximum_concurrency == null || try(t.maximum_concurrency >= 2 && t.maximum_concurrency <= 1000, false)])
+    error_message = "maximum_concurrency must be null or between 2 and 1000."
+  }
+
+  validation {
     condition     = alltrue([for k, t in var.targets : t.max_receive_count >= 1])
     error_message = "max_receive_count must be at least 1."
   }
