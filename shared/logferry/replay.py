@@ -1,0 +1,182 @@
+"""``logferry replay``: ship parked events again and drop what was shipped from the quarantine.
+
+Parked events keep their original deterministic ids, so a search replay overwrites instead of
+duplicating. A parked object is deleted only after all its events shipped; the events that
+fail again are parked anew (same sink, source and offset) and the old object is removed, so
+a CloudWatch replay never re-sends events that already went through.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, TextIO
+
+from logferry.model import ObjectRef
+from logferry.settings import ConfigError, Settings
+from logferry.sinks import Sink
+from logferry.sinks.s3 import ParkedEvent, Quarantine
+
+REPLAYABLE = ("search", "cloudwatch")
+"""The sinks whose parked events can be replayed (the names sinks park under)."""
+
+SinkBuilder = Callable[[str, str], Sink | None]
+"""``(sink name, source URI) -> sink`` to replay through, or ``None`` if not replayable."""
+
+_OFFSET = re.compile(r"-(\d+)\.ndjson\.gz$")
+
+
+@dataclass
+class ReplayCounts:
+    """What a replay did (events and parked objects)."""
+
+    objects: int = 0
+    events: int = 0
+    shipped: int = 0
+    failed: int = 0
+    deleted: int = 0
+    kept: int = 0
+    skipped: int = 0
+    """Parked objects of a sink that cannot be replayed (left alone)."""
+
+    def line(self) -> str:
+        """The counts as one human-readable line."""
+        return (
+            f"{self.objects} parked objects, {self.events} events: {self.shipped} shipped, "
+            f"{self.failed} failed again; {self.deleted} objects deleted, {self.kept} kept, "
+            f"{self.skipped} skipped"
+        )
+
+
+def parse_source(uri: str) -> ObjectRef:
+    """The object a parked event came from (``s3://bucket/key``, or a bare path)."""
+    if uri.startswith("s3://"):
+        bucket, _, key = uri[5:].partition("/")
+        return ObjectRef(bucket, key)
+    return ObjectRef("", uri)
+
+
+def parked_offset(key: str) -> int:
+    """The source offset a quarantine key was parked at (its ``-<offset>.ndjson.gz`` tail)."""
+    match = _OFFSET.search(key)
+    return int(match.group(1)) if match else 0
+
+
+def replay(
+    quarantine: Quarantine,
+    build: SinkBuilder,
+    *,
+    prefix: str | None = None,
+    dry_run: bool = False,
+    log: TextIO | None = None,
+) -> ReplayCounts:
+    """Replay every parked object under ``prefix`` (default: the whole quarantine)."""
+    counts = ReplayCounts()
+    for key, parked in quarantine.iter_parked(prefix):
+        counts.objects += 1
+        counts.events += len(parked)
+        outcome = "dry run" if dry_run else _replay_object(quarantine, build, key, parked, counts)
+        if log is not None:
+            print(f"s3://{quarantine.bucket}/{key}: {len(parked)} events, {outcome}", file=log)
+    return counts
+
+
+def _replay_object(
+    quarantine: Quarantine,
+    build: SinkBuilder,
+    key: str,
+    parked: list[ParkedEvent],
+    counts: ReplayCounts,
+) -> str:
+    if not parked:
+        quarantine.delete(key)
+        counts.deleted += 1
+        return "empty, deleted"
+    name, source = parked[0].sink, parked[0].source
+    sink = build(name, source)
+    if sink is None:
+        counts.skipped += 1
+        return f"sink {name!r} cannot be replayed, kept"
+    for item in parked:
+        sink.add(item.event)
+    sink.flush()
+    failures = list({f.event.id: f for f in sink.take_failures()}.values())
+    counts.failed += len(failures)
+    counts.shipped += len(parked) - len(failures)
+    if not failures:
+        quarantine.delete(key)
+        counts.deleted += 1
+        return "all shipped, deleted"
+    new_key = quarantine.park(failures, sink=name, source=source, offset=parked_offset(key))
+    if new_key != key:
+        quarantine.delete(key)
+    counts.kept += 1
+    return f"{len(failures)} failed again (first: {failures[0].reason}), parked at {new_key}"
+
+
+def settings_builder(settings: Settings, logs_client: Any) -> SinkBuilder:
+    """Sinks built the way the functions build them, one per (sink, CloudWatch stream)."""
+    from logferry.runtime import stream_name
+    from logferry.sinks.factory import cloudwatch_sink, search_sink
+
+    cache: dict[tuple[str, str], Sink] = {}
+
+    def build(name: str, source: str) -> Sink | None:
+        if name == "search":
+            return search_sink(settings)
+        if name != "cloudwatch":
+            return None
+        ref = parse_source(source)
+        stream = stream_name(settings.log_stream, ref)
+        if (name, stream) not in cache:
+            cache[(name, stream)] = cloudwatch_sink(settings, ref, logs_client)
+        return cache[(name, stream)]
+
+    return build
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Run ``logferry replay``: 0 if everything shipped, 1 if some stay parked, 2 on bad config."""
+    from logferry.runtime import client
+
+    try:
+        settings = Settings.from_env("alb")
+        settings = replace(
+            settings,
+            search_url=args.search_url or settings.search_url,
+            log_group=args.log_group or settings.log_group,
+        )
+        bucket = args.bucket or settings.quarantine_bucket
+        if not bucket:
+            raise ConfigError("no quarantine bucket: pass --bucket or set QUARANTINE_BUCKET")
+        quarantine = Quarantine(client("s3"), bucket, args.prefix or settings.quarantine_prefix)
+        listing = f"{quarantine.prefix}/{args.sink}" if args.sink else None
+        counts = replay(
+            quarantine,
+            settings_builder(settings, client("logs")),
+            prefix=listing,
+            dry_run=args.dry_run,
+            log=sys.stderr,
+        )
+    except (ConfigError, ValueError, OSError, EOFError) as exc:
+        print(f"logferry replay: {exc}", file=sys.stderr)
+        return 2
+    print(("dry run: " if args.dry_run else "") + counts.line())
+    return 1 if counts.kept or counts.skipped else 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``replay`` subcommand."""
+    p = subparsers.add_parser(
+        "replay", help="ship parked (quarantined) events again; delete what shipped"
+    )
+    p.add_argument("--bucket", help="quarantine bucket (default: $QUARANTINE_BUCKET)")
+    p.add_argument("--prefix", help="quarantine prefix (default: $QUARANTINE_PREFIX or quarantine)")
+    p.add_argument("--sink", choices=REPLAYABLE, help="only events parked by this sink")
+    p.add_argument("--search-url", help="search endpoint (default: $SEARCH_URL)")
+    p.add_argument("--log-group", help="CloudWatch Logs group (default: $LOG_GROUP)")
+    p.add_argument("--dry-run", action="store_true", help="list and count, ship nothing")
+    p.set_defaults(func=cmd_replay)
