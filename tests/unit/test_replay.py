@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from logferry.model import Event
-from logferry.replay import parse_source, parked_offset, register, replay
+from logferry.replay import parked_offset, parse_source, register, replay
 from logferry.sinks import Failure, SinkStats
 from logferry.sinks.s3 import Quarantine
 
