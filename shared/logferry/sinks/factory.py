@@ -25,15 +25,9 @@ def cloudwatch_sink(settings: Settings, ref: ObjectRef, logs_client: Any) -> Sin
     )
 
 
-@cache
-def _search_sink(settings: Settings) -> Sink:
-    from logferry.sinks.search import (
-        SearchAuth,
-        SearchSink,
-        SigV4Auth,
-        load_search_auth,
-        make_client,
-    )
+def search_client(settings: Settings) -> Any:
+    """A search client for ``SEARCH_URL`` with the configured authentication."""
+    from logferry.sinks.search import SearchAuth, SigV4Auth, load_search_auth, make_client
 
     if not settings.search_url:
         raise ConfigError("SEARCH_URL is not set: the search sink needs an endpoint")
@@ -44,8 +38,14 @@ def _search_sink(settings: Settings) -> Sink:
         import boto3
 
         auth = SigV4Auth(region=boto3.session.Session().region_name or "us-east-1")
-    client = make_client(settings.search_url, settings.search_engine, auth)
-    return SearchSink(client, prefix=settings.index_prefix)
+    return make_client(settings.search_url, settings.search_engine, auth)
+
+
+@cache
+def _search_sink(settings: Settings) -> Sink:
+    from logferry.sinks.search import SearchSink
+
+    return SearchSink(search_client(settings), prefix=settings.index_prefix)
 
 
 def search_sink(settings: Settings) -> Sink:
