@@ -1,0 +1,154 @@
+"""Slack: one Block Kit message per firing, sent by webhook with slack_sdk's retry handlers.
+
+Webhooks come from the Secrets Manager secret ``SLACK_SECRET_ARN``: JSON
+``{"default": url, "<channel>": url}`` (a bare URL string is the ``default`` webhook).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.webhook import WebhookClient
+
+from logferry.alerts.evaluate import Firing
+
+log = logging.getLogger(__name__)
+SAMPLE_CHARS = 300
+SECTION_CHARS = 2900
+
+
+def load_webhooks(secret_arn: str, secrets_client: Any) -> dict[str, str]:
+    """Channel -> webhook URL from the secret (JSON object, or a bare URL for ``default``)."""
+    raw = secrets_client.get_secret_value(SecretId=secret_arn)["SecretString"].strip()
+    if raw.startswith("https://") or raw.startswith("http://"):
+        return {"default": raw}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ValueError(f"secret {secret_arn}: expected a webhook URL or a JSON object") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError(f"secret {secret_arn}: expected {{channel: webhook URL}}")
+    return dict(data)
+
+
+def _time(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _window(firing: Firing) -> str:
+    end = datetime.fromtimestamp(firing.window.end_ms / 1000, tz=UTC).strftime("%H:%M")
+    return f"{_time(firing.window.start_ms)[:-4]}–{end} UTC"
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_CHARS]}}
+
+
+def build_message(firing: Firing) -> dict[str, Any]:
+    """The webhook payload (``text`` fallback plus ``blocks``) of one firing."""
+    rule, result = firing.rule, firing.result
+    title = f"{rule.name}: {firing.summary()}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"🚨 {rule.name}"[:150]}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Count*\n{firing.summary()}"},
+                {"type": "mrkdwn", "text": f"*Window*\n{_window(firing)}"},
+                {"type": "mrkdwn", "text": f"*Rule*\n`{rule.type}` on `{rule.backend}`"},
+                {"type": "mrkdwn", "text": f"*Source*\n{rule.index or ', '.join(rule.log_groups)}"},
+            ],
+        },
+    ]
+    if rule.description:
+        blocks.append(_mrkdwn(rule.description))
+    if firing.repeats:
+        since = _time(firing.since_ms) if firing.since_ms is not None else "the last alert"
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"Fired {firing.repeats + 1} times since {since} "
+                        f"({firing.repeats} held back by the {rule.realert_ms // 60_000}m realert)",
+                    }
+                ],
+            }
+        )
+    for name, values in result.top.items():
+        if values:
+            listed = ", ".join(f"`{value}` ×{count}" for value, count in values)
+            blocks.append(_mrkdwn(f"*Top {name}*: {listed}"))
+    if result.samples:
+        lines = "\n".join(line[:SAMPLE_CHARS] for line in result.samples)
+        blocks.append(_mrkdwn(f"*Samples*\n```{lines[: SECTION_CHARS - 20]}```"))
+    if result.link:
+        blocks.append(_mrkdwn(f"<{result.link}|Open the query>"))
+    return {"text": title, "blocks": blocks}
+
+
+def retry_handlers(
+    max_retries: int = 3, interval: RetryIntervalCalculator | None = None
+) -> list[RetryHandler]:
+    """Retries on 429 (honouring Retry-After), 500/503 and connection errors."""
+    options: dict[str, Any] = {"max_retry_count": max_retries}
+    if interval is not None:
+        options["interval_calculator"] = interval
+    return [
+        RateLimitErrorRetryHandler(**options),
+        ServerErrorRetryHandler(**options),
+        ConnectionErrorRetryHandler(**options),
+    ]
+
+
+class SlackNotifier:
+    """Sends firings to the webhook of the rule's channel (else ``default``)."""
+
+    def __init__(
+        self,
+        webhooks: dict[str, str],
+        *,
+        handlers: list[RetryHandler] | None = None,
+        timeout: int = 10,
+        client_factory: Callable[..., WebhookClient] = WebhookClient,
+    ) -> None:
+        self.webhooks = webhooks
+        self.handlers = retry_handlers() if handlers is None else handlers
+        self.timeout = timeout
+        self.client_factory = client_factory
+
+    def send(self, firing: Firing) -> bool:
+        """Post one firing; False (and logged) when Slack could not take it after retries."""
+        channel = firing.rule.channel
+        url = self.webhooks.get(channel) or self.webhooks.get("default")
+        if not url:
+            log.error("rule %s: no webhook for channel %r or default", firing.rule.name, channel)
+            return False
+        client = self.client_factory(url, timeout=self.timeout, retry_handlers=self.handlers)
+        try:
+            response = client.send_dict(build_message(firing))
+        except Exception as exc:  # connection errors left after the retry handlers
+            log.error("rule %s: Slack post to %r failed: %r", firing.rule.name, channel, exc)
+            return False
+        if response.status_code != 200:
+            log.error(
+                "rule %s: Slack answered %s to the post to %r: %s",
+                firing.rule.name,
+                response.status_code,
+                channel,
+                response.body[:200],
+            )
+            return False
+        return True
