@@ -138,17 +138,30 @@ def settings_builder(settings: Settings, logs_client: Any) -> SinkBuilder:
     return build
 
 
+def cli_settings(args: argparse.Namespace) -> Settings:
+    """The functions' settings from the environment, overridden by ``--search-url``,
+    ``--log-group`` and ``--format`` where given."""
+    settings = Settings.from_env(getattr(args, "format", None) or "alb")
+    return replace(
+        settings,
+        log_format=getattr(args, "format", None) or settings.log_format,
+        search_url=args.search_url or settings.search_url,
+        log_group=args.log_group or settings.log_group,
+    )
+
+
+def add_sink_options(parser: argparse.ArgumentParser) -> None:
+    """``--search-url`` and ``--log-group``, read by :func:`cli_settings`."""
+    parser.add_argument("--search-url", help="search endpoint (default: $SEARCH_URL)")
+    parser.add_argument("--log-group", help="CloudWatch Logs group (default: $LOG_GROUP)")
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """Run ``logferry replay``: 0 if everything shipped, 1 if some stay parked, 2 on bad config."""
     from logferry.runtime import client
 
     try:
-        settings = Settings.from_env("alb")
-        settings = replace(
-            settings,
-            search_url=args.search_url or settings.search_url,
-            log_group=args.log_group or settings.log_group,
-        )
+        settings = cli_settings(args)
         bucket = args.bucket or settings.quarantine_bucket
         if not bucket:
             raise ConfigError("no quarantine bucket: pass --bucket or set QUARANTINE_BUCKET")
@@ -176,7 +189,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--bucket", help="quarantine bucket (default: $QUARANTINE_BUCKET)")
     p.add_argument("--prefix", help="quarantine prefix (default: $QUARANTINE_PREFIX or quarantine)")
     p.add_argument("--sink", choices=REPLAYABLE, help="only events parked by this sink")
-    p.add_argument("--search-url", help="search endpoint (default: $SEARCH_URL)")
-    p.add_argument("--log-group", help="CloudWatch Logs group (default: $LOG_GROUP)")
+    add_sink_options(p)
     p.add_argument("--dry-run", action="store_true", help="list and count, ship nothing")
     p.set_defaults(func=cmd_replay)

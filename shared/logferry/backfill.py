@@ -1,0 +1,466 @@
+"""``logferry backfill``: ship objects that were in a bucket before its trigger existed.
+
+Objects are listed (filtered by LastModified), then each is either processed here, with the
+functions' own pipeline and sinks built from the same settings (``--concurrency`` threads),
+or handed to the deployed function as a synthetic S3 event (``--invoke``, asynchronous).
+A state file records every object done (key and ETag), so an interrupted run (Ctrl-C)
+resumes where it stopped and a changed object is done again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote_plus
+
+from logferry.model import ObjectRef
+from logferry.settings import ConfigError, Settings
+from logferry.sinks import Sink
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One listed object."""
+
+    key: str
+    etag: str
+    size: int
+    last_modified: datetime
+
+
+@dataclass
+class Outcome:
+    """What handling one object gave: counts to add up, and an error if it was incomplete."""
+
+    records: int = 0
+    shipped: int = 0
+    parked: int = 0
+    error: str | None = None
+
+
+Worker = Callable[[ObjectInfo], Outcome]
+"""Handles one object (raises if it should be tried again on the next run)."""
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/prefix`` as ``(bucket, prefix)``."""
+    if not uri.startswith("s3://") or not uri[5:].split("/", 1)[0]:
+        raise ConfigError(f"{uri!r}: expected s3://bucket[/prefix]")
+    bucket, _, prefix = uri[5:].partition("/")
+    return bucket, prefix
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO date or date-time; without a zone it is UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{text!r}: expected a date like 2026-11-01 or 2026-11-01T12:00"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def list_objects(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Iterator[ObjectInfo]:
+    """Objects under ``prefix`` with ``since <= LastModified < until`` (folders left out)."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            modified: datetime = item["LastModified"]
+            if str(item["Key"]).endswith("/") or (since and modified < since):
+                continue
+            if until and modified >= until:
+                continue
+            yield ObjectInfo(str(item["Key"]), str(item["ETag"]).strip('"'), item["Size"], modified)
+
+
+class BackfillState:
+    """The objects already done (key -> ETag), saved as JSON to resume an interrupted run."""
+
+    def __init__(self, path: Path, source: str) -> None:
+        self.path = path
+        self.source = source
+        self.done: dict[str, str] = {}
+        if path.exists():
+            data = json.loads(path.read_text())
+            if data.get("source") != source:
+                raise ConfigError(f"{path}: state of {data.get('source')}, not of {source}")
+            self.done = dict(data.get("done", {}))
+
+    def is_done(self, info: ObjectInfo) -> bool:
+        """True if this revision of the object was done by an earlier run."""
+        return self.done.get(info.key) == info.etag
+
+    def mark(self, info: ObjectInfo) -> None:
+        """Record the object as done (call :meth:`save` to persist)."""
+        self.done[info.key] = info.etag
+
+    def save(self) -> None:
+        """Write the state atomically (a crash never leaves half a file)."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps({"source": self.source, "done": self.done}, indent=0))
+        os.replace(tmp, self.path)
+
+
+def default_state_path(source: str, target: str) -> Path:
+    """``.logferry-backfill-<hash>.json`` in the working directory, per source and target."""
+    digest = hashlib.blake2b(f"{source}\0{target}".encode(), digest_size=6).hexdigest()
+    return Path(f".logferry-backfill-{digest}.json")
+
+
+def human_bytes(n: float) -> str:
+    """``1536`` -> ``1.5 KiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_seconds(s: float) -> str:
+    """``3725`` -> ``1h02m05s``."""
+    s = int(s)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+@dataclass
+class Progress:
+    """Objects and bytes done out of a total, drawn on ``out`` (a bar on a TTY, else lines)."""
+
+    total_objects: int
+    total_bytes: int
+    out: TextIO = field(default_factory=lambda: sys.stderr)
+    tty: bool | None = None
+    every: float = 10.0
+    """Seconds between two plain lines when ``out`` is not a terminal."""
+    clock: Callable[[], float] = time.monotonic
+    objects: int = 0
+    bytes: int = 0
+    failed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.tty is None:
+            self.tty = self.out.isatty()
+        self._started = self.clock()
+        self._last = float("-inf")
+
+    def advance(self, size: int, ok: bool = True) -> None:
+        """Count one object handled (``ok=False``: failed, to be retried next run)."""
+        if ok:
+            self.objects += 1
+            self.bytes += size
+        else:
+            self.failed += 1
+        self.draw()
+
+    def status(self) -> str:
+        """One line: objects, bytes, rate and ETA."""
+        elapsed = max(self.clock() - self._started, 1e-6)
+        rate = self.bytes / elapsed
+        left = self.total_bytes - self.bytes
+        eta = human_seconds(left / rate) if rate > 0 else "?"
+        failed = f", {self.failed} failed" if self.failed else ""
+        return (
+            f"{self.objects}/{self.total_objects} objects{failed}, "
+            f"{human_bytes(self.bytes)}/{human_bytes(self.total_bytes)}, "
+            f"{human_bytes(rate)}/s, ETA {eta}"
+        )
+
+    def draw(self, final: bool = False) -> None:
+        """Redraw the bar (TTY) or print a line if ``every`` seconds passed (or ``final``)."""
+        if self.tty:
+            share = self.bytes / self.total_bytes if self.total_bytes else 1.0
+            filled = int(share * 30)
+            bar = "#" * filled + "-" * (30 - filled)
+            end = "\n" if final else ""
+            print(f"\r[{bar}] {share:4.0%} {self.status()}\x1b[K", end=end, file=self.out)
+        elif final or self.clock() - self._last >= self.every:
+            self._last = self.clock()
+            print(f"backfill: {self.status()}", file=self.out)
+        self.out.flush()
+
+
+@dataclass
+class Totals:
+    """What a backfill run did."""
+
+    listed: int = 0
+    skipped: int = 0
+    done: int = 0
+    failed: int = 0
+    incomplete: int = 0
+    records: int = 0
+    shipped: int = 0
+    parked: int = 0
+    interrupted: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def run(
+    objects: Sequence[ObjectInfo],
+    worker: Worker,
+    state: BackfillState,
+    *,
+    concurrency: int = 4,
+    progress_out: TextIO | None = None,
+    save_every: float = 2.0,
+) -> Totals:
+    """Hand every object not yet done to ``worker`` on ``concurrency`` threads.
+
+    State is saved every ``save_every`` seconds and at the end. On Ctrl-C no new object
+    is started, the ones under way finish and are recorded, and the state is saved.
+    """
+    totals = Totals(listed=len(objects))
+    todo = [o for o in objects if not state.is_done(o)]
+    totals.skipped = len(objects) - len(todo)
+    progress = Progress(len(todo), sum(o.size for o in todo), progress_out or sys.stderr)
+    pending = iter(todo)
+    inflight: dict[Future[Outcome], ObjectInfo] = {}
+    saved = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        try:
+            _fill(pool, worker, pending, inflight, 2 * concurrency)
+            while inflight:
+                finished, _ = wait(inflight, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    _record(future, inflight.pop(future), state, totals, progress)
+                if time.monotonic() - saved >= save_every:
+                    state.save()
+                    saved = time.monotonic()
+                _fill(pool, worker, pending, inflight, 2 * concurrency)
+        except KeyboardInterrupt:
+            totals.interrupted = True
+            for future in inflight:
+                future.cancel()
+            print("\nbackfill: interrupted, finishing the objects under way", file=progress.out)
+            for future, info in inflight.items():
+                if not future.cancelled():
+                    _record(future, info, state, totals, progress)
+        finally:
+            state.save()
+    progress.draw(final=True)
+    return totals
+
+
+def _fill(
+    pool: ThreadPoolExecutor,
+    worker: Worker,
+    pending: Iterator[ObjectInfo],
+    inflight: dict[Future[Outcome], ObjectInfo],
+    limit: int,
+) -> None:
+    """Keep at most ``limit`` objects submitted (bounded memory for huge listings)."""
+    while len(inflight) < limit:
+        info = next(pending, None)
+        if info is None:
+            return
+        inflight[pool.submit(worker, info)] = info
+
+
+def _record(
+    future: Future[Outcome],
+    info: ObjectInfo,
+    state: BackfillState,
+    totals: Totals,
+    progress: Progress,
+) -> None:
+    try:
+        outcome = future.result()
+    except Exception as exc:  # the object is retried on the next run
+        totals.failed += 1
+        totals.errors.append(f"{info.key}: {type(exc).__name__}: {exc}")
+        progress.advance(info.size, ok=False)
+        return
+    state.mark(info)
+    totals.done += 1
+    totals.records += outcome.records
+    totals.shipped += outcome.shipped
+    totals.parked += outcome.parked
+    if outcome.error:
+        totals.incomplete += 1
+        totals.errors.append(outcome.error)
+    progress.advance(info.size)
+
+
+# -- workers ---------------------------------------------------------------------------------
+def s3_event(bucket: str, info: ObjectInfo) -> dict[str, Any]:
+    """A synthetic S3 ObjectCreated notification for one object (what the trigger sends)."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "eventTime": info.last_modified.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "s3": {
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(info.key), "size": info.size, "eTag": info.etag},
+                },
+            }
+        ]
+    }
+
+
+def invoke_worker(lambda_client: Any, function: str, bucket: str) -> Worker:
+    """Invoke ``function`` asynchronously with a synthetic S3 event per object."""
+
+    def work(info: ObjectInfo) -> Outcome:
+        resp = lambda_client.invoke(
+            FunctionName=function,
+            InvocationType="Event",
+            Payload=json.dumps(s3_event(bucket, info)).encode(),
+        )
+        status = int(resp.get("StatusCode", 0))
+        if status != 202:
+            raise RuntimeError(f"s3://{bucket}/{info.key}: invoke {function} answered {status}")
+        return Outcome()
+
+    return work
+
+
+class _ThreadSinks(threading.local):
+    """Each worker thread's sinks (sinks are not thread-safe; clients are reused)."""
+
+    def __init__(self) -> None:
+        self.search: Sink | None = None
+        self.cloudwatch: dict[str, Sink] = {}
+
+
+def local_worker(
+    s3: Any, bucket: str, settings: Settings, logs_client: Any, quarantine: Any
+) -> Worker:
+    """Process objects here with the functions' pipeline; sinks as the settings say.
+
+    CloudWatch Logs if ``LOG_GROUP`` is set, search if ``SEARCH_URL`` is (plus per-minute
+    status counts with ``STATUS_COUNTS``); events that fail are parked in the quarantine.
+    """
+    from logferry.aggregate import StatusCounts
+    from logferry.pipeline import ObjectJob, process_object
+    from logferry.runtime import build_format, message_renderer, stream_name
+    from logferry.sinks.factory import _search_sink, cloudwatch_sink
+    from logferry.sources.events import ObjectNotice
+
+    if not settings.log_group and not settings.search_url:
+        raise ConfigError("no sink: set LOG_GROUP and/or SEARCH_URL (or --log-group/--search-url)")
+    fmt = build_format(settings)
+    render = message_renderer(fmt)
+    mine = _ThreadSinks()
+
+    def sinks_for(ref: ObjectRef) -> list[Sink]:
+        sinks: list[Sink] = []
+        if settings.log_group:
+            stream = stream_name(settings.log_stream, ref)
+            if stream not in mine.cloudwatch:
+                mine.cloudwatch[stream] = cloudwatch_sink(settings, ref, logs_client)
+            sinks.append(mine.cloudwatch[stream])
+        if settings.search_url:
+            if mine.search is None:
+                mine.search = _search_sink.__wrapped__(settings)  # uncached: one per thread
+            sinks.append(mine.search)
+            if settings.status_counts:
+                sinks.append(StatusCounts(mine.search, ref))
+        return sinks
+
+    def work(info: ObjectInfo) -> Outcome:
+        ref = ObjectRef(bucket, info.key, etag=info.etag, size=info.size)
+        job = ObjectJob(
+            s3=s3,
+            notice=ObjectNotice(ref),
+            fmt=fmt,
+            sinks=sinks_for(ref),
+            parker=quarantine,
+            region=s3.meta.region_name,
+            render=render,
+        )
+        summary = process_object(job)
+        return Outcome(
+            summary.records, sum(summary.shipped.values()), summary.parked, summary.error
+        )
+
+    return work
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Run ``logferry backfill``: 0 when all done, 1 if some failed, 130 if interrupted."""
+    from logferry.replay import cli_settings
+    from logferry.runtime import client
+    from logferry.sinks.s3 import Quarantine
+
+    try:
+        bucket, prefix = parse_s3_uri(args.source)
+        since = parse_time(args.since) if args.since else None
+        until = parse_time(args.until) if args.until else None
+        target = f"invoke:{args.invoke}" if args.invoke else f"local:{args.format or ''}"
+        state_path = Path(args.state) if args.state else default_state_path(args.source, target)
+        state = BackfillState(state_path, args.source)
+        objects = list(list_objects(client("s3"), bucket, prefix, since, until))
+        if args.dry_run:
+            todo = [o for o in objects if not state.is_done(o)]
+            size = human_bytes(sum(o.size for o in todo))
+            print(f"{len(objects)} objects listed, {len(todo)} to do ({size})")
+            return 0
+        if args.invoke:
+            worker = invoke_worker(client("lambda"), args.invoke, bucket)
+        else:
+            settings = cli_settings(args)
+            quarantine = settings.quarantine_bucket and Quarantine(
+                client("s3"), settings.quarantine_bucket, settings.quarantine_prefix
+            )
+            worker = local_worker(
+                client("s3"), bucket, settings, client("logs"), quarantine or None
+            )
+    except (ConfigError, ValueError, OSError) as exc:
+        print(f"logferry backfill: {exc}", file=sys.stderr)
+        return 2
+    totals = run(objects, worker, state, concurrency=args.concurrency)
+    for error in totals.errors[:20]:
+        print(f"logferry backfill: {error}", file=sys.stderr)
+    print(
+        f"{totals.listed} objects listed, {totals.skipped} already done, {totals.done} done "
+        f"({totals.incomplete} incomplete), {totals.failed} failed; {totals.records} records, "
+        f"{totals.shipped} shipped, {totals.parked} parked; state in {state.path}"
+    )
+    if totals.interrupted:
+        print(
+            "logferry backfill: interrupted; run the same command again to resume", file=sys.stderr
+        )
+        return 130
+    return 1 if totals.failed else 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``backfill`` subcommand."""
+    from logferry import formats
+    from logferry.replay import add_sink_options
+
+    p = subparsers.add_parser(
+        "backfill", help="ship objects already in a bucket (locally or via the function)"
+    )
+    p.add_argument("source", metavar="s3://BUCKET/PREFIX")
+    p.add_argument("--since", help="only objects modified at or after (ISO date/time, UTC)")
+    p.add_argument("--until", help="only objects modified before (ISO date/time, UTC)")
+    p.add_argument("--concurrency", "-j", type=int, default=4, help="objects at a time")
+    p.add_argument("--format", choices=formats.names(), help="log format (default: $LOG_FORMAT)")
+    p.add_argument("--invoke", metavar="FUNCTION", help="invoke this function per object instead")
+    p.add_argument("--state", help="state file (default: .logferry-backfill-<hash>.json)")
+    p.add_argument("--dry-run", action="store_true", help="list and count only")
+    add_sink_options(p)
+    p.set_defaults(func=cmd_backfill)
