@@ -63,8 +63,21 @@ def doc_id(ref: ObjectRef, offset: int, sub_index: int = 0) -> str:
     retried invocation produces the same ids, so the search engine overwrites
     instead of duplicating.
     """
-    material = f"{ref.bucket}\0{ref.key}\0{ref.revision}\0{offset}\0{sub_index}"
-    return hashlib.blake2b(material.encode("utf-8"), digest_size=16).hexdigest()
+    return IdMaker(ref)(offset, sub_index)
+
+
+class IdMaker:
+    """:func:`doc_id` for many records of one object: the object's part is hashed once."""
+
+    def __init__(self, ref: ObjectRef) -> None:
+        prefix = f"{ref.bucket}\0{ref.key}\0{ref.revision}\0".encode()
+        self._base = hashlib.blake2b(prefix, digest_size=16)
+
+    def __call__(self, offset: int, sub_index: int = 0) -> str:
+        """The id of the ``sub_index``-th document of the record at ``offset``."""
+        h = self._base.copy()
+        h.update(f"{offset}\0{sub_index}".encode())
+        return h.hexdigest()
 
 
 @dataclass
