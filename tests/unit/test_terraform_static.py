@@ -173,3 +173,86 @@ def test_local_stack_points_every_service_at_the_emulator() -> None:
         assert re.search(rf"^\s+{service}\s+=\s+var\.aws_endpoint$", providers, re.M), service
     for flag in ("s3_use_path_style", "skip_credentials_validation", "skip_requesting_account_id"):
         assert re.search(rf"{flag}\s+=\s+true", providers), flag
+
+
+# --- references: what `tofu validate` would catch without provider schemas -------------------
+
+CONFIG_DIRS = sorted({p.parent for p in TF_FILES})
+META_ARGUMENTS = {"source", "count", "for_each", "depends_on", "providers", "version"}
+
+
+def config_text(directory: Path) -> str:
+    """All .tf files of one configuration, without comments and prose (descriptions, errors)."""
+    text = "\n".join(p.read_text() for p in sorted(directory.glob("*.tf")))
+    return re.sub(r'(?m)^\s*(#.*|(description|error_message)\s+=\s+".*")$', "", text)
+
+
+def declared_locals(text: str) -> set[str]:
+    names: set[str] = set()
+    for match in re.finditer(r"^locals \{\n(.*?)^\}", text, re.M | re.S):
+        names.update(re.findall(r"^  (\w+)\s+=", match.group(1), re.M))
+    return names
+
+
+def module_variables(directory: Path) -> tuple[set[str], set[str]]:
+    """(all variables, required variables) of the module in ``directory``."""
+    variables = blocks(directory / "variables.tf", "variable")
+    required = {v.name for v in variables if not top_level_attribute(v, "default")}
+    return {v.name for v in variables}, required
+
+
+def reference_errors(directory: Path) -> list[str]:
+    """Undeclared var./local./resource/data/module references and bad module arguments."""
+    text = config_text(directory)
+    errors: list[str] = []
+    variables = set(re.findall(r'^variable "(\w+)"', text, re.M))
+    errors += [f"var.{n}" for n in set(re.findall(r"\bvar\.(\w+)", text)) - variables]
+    errors += [
+        f"local.{n}" for n in set(re.findall(r"\blocal\.(\w+)", text)) - declared_locals(text)
+    ]
+    resources = set(re.findall(r'^resource "(\w+)" "(\w+)"', text, re.M))
+    used = set(re.findall(r"(?<![\w.])(aws_\w+)\.(\w+)", text))
+    errors += [f"{t}.{n}" for t, n in used - resources]
+    data = set(re.findall(r'^data "(\w+)" "(\w+)"', text, re.M))
+    errors += [f"data.{t}.{n}" for t, n in set(re.findall(r"\bdata\.(\w+)\.(\w+)", text)) - data]
+    calls = {b.name: b for p in sorted(directory.glob("*.tf")) for b in blocks(p, "module")}
+    for name, call in calls.items():
+        source = re.search(r'^  source\s+=\s+"([^"]+)"', call.body, re.M)
+        assert source, f"{directory}: module {name} without source"
+        target = (directory / source.group(1)).resolve()
+        known, required = module_variables(target)
+        arguments = set(re.findall(r"^  (\w+)\s+=", call.body, re.M)) - META_ARGUMENTS
+        errors += [f"module.{name}: unknown argument {a}" for a in arguments - known]
+        errors += [f"module.{name}: missing argument {a}" for a in required - arguments]
+        outputs = {b.name for b in blocks(target / "outputs.tf", "output")}
+        refs = re.findall(rf"\bmodule\.{name}(?:\[[^\]]*\])?\.(\w+)", text)
+        errors += [f"module.{name}.{o}: no such output" for o in set(refs) - outputs]
+    unknown_modules = set(re.findall(r"\bmodule\.(\w+)", text)) - set(calls)
+    errors += [f"module.{m}: not declared" for m in unknown_modules]
+    return sorted(errors)
+
+
+@pytest.mark.parametrize("directory", CONFIG_DIRS, ids=lambda p: str(p.relative_to(TERRAFORM)))
+def test_references_resolve(directory: Path) -> None:
+    assert reference_errors(directory) == []
+
+
+def test_reference_checker_finds_typos(tmp_path: Path) -> None:
+    child = tmp_path / "child"
+    child.mkdir()
+    (child / "variables.tf").write_text('variable "a" {\n  type = string\n}\n')
+    (child / "outputs.tf").write_text('output "o" {\n  value = var.a\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'module "m" {\n  source = "./child"\n  b      = 1\n}\n'
+        "locals {\n  x = module.m.p\n}\n"
+        'resource "aws_s3_bucket" "b" {\n  bucket = var.nope\n}\n'
+        'output "y" {\n  value = [local.x, local.z, aws_s3_bucket.c.id]\n}\n'
+    )
+    assert reference_errors(tmp_path) == [
+        "aws_s3_bucket.c",
+        "local.z",
+        "module.m.p: no such output",
+        "module.m: missing argument a",
+        "module.m: unknown argument b",
+        "var.nope",
+    ]
