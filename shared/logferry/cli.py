@@ -90,9 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_optional(sub: Any) -> None:
     """Subcommands that live in their own modules."""
-    from logferry.local.cli import register as register_local
+    from logferry import backfill, replay
+    from logferry.alerts import cli as alerts_cli
+    from logferry.local import cli as local_cli
 
-    register_local(sub)
+    for module in (local_cli, replay, backfill, alerts_cli):
+        module.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from logferry.local import stack
+from logferry.local import deploy_cli, stack
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -50,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     commands.add_parser("status", help="each component's pid, url, health").set_defaults(
         func=_status
     )
+    deploy_cli.register(commands)
 
 
 def main(argv: list[str] | None = None) -> int:
