@@ -72,7 +72,8 @@ def discover_link(base_url: str, rule: Rule, window: Window) -> str:
         f"_g=(time:(from:'{iso(window.start_ms)}',to:'{iso(window.end_ms)}'))"
         f"&_a=(query:(language:lucene,query:'{text.replace(chr(39), '!' + chr(39))}'))"
     )
-    return f"{base_url.rstrip('/')}/app/discover#/?{quote(state, safe='=&:(),!*/')}"
+    encoded = quote(state, safe="=&:(),!*/'")
+    return f"{base_url.rstrip('/')}/app/discover#/?{encoded}"
 
 
 class SearchBackend:
