@@ -63,8 +63,16 @@ def test_handler_runs_rules_from_ssm_and_keeps_state(
     for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
                         "AWS_SECRET_ACCESS_KEY": "x"}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
-    rules = {"rules": [{"name": "apigw-errors", "log_groups": [GROUP], "delay": "0s",
-                        "query": "fields @timestamp, @message | filter status >= 400"}]}  # fmt: skip
+    rules = {
+        "rules": [
+            {
+                "name": "apigw-errors",
+                "log_groups": [GROUP],
+                "delay": "0s",
+                "query": "fields @timestamp, @message | filter status >= 400",
+            }
+        ]
+    }
     boto3.client("ssm").put_parameter(Name="/lf/rules", Value=json.dumps(rules), Type="String")
     arn = boto3.client("secretsmanager").create_secret(
         Name="lf/slack", SecretString=json.dumps({"default": url})
@@ -82,8 +90,12 @@ def test_handler_runs_rules_from_ssm_and_keeps_state(
         logEvents=[{"timestamp": end - 60_000 + i, "message": '{"status": 502}'} for i in range(3)],
     )
     handler = load_handler().handler
-    ctx = SimpleNamespace(function_name="log_alert", memory_limit_in_mb=256, aws_request_id="r",
-                          invoked_function_arn="arn:aws:lambda:us-east-1:1:function:log_alert")  # fmt: skip
+    ctx = SimpleNamespace(
+        function_name="log_alert",
+        memory_limit_in_mb=256,
+        aws_request_id="r",
+        invoked_function_arn="arn:aws:lambda:us-east-1:1:function:log_alert",
+    )
     first = handler({"source": "aws.events", "time": iso(end + 1_000)}, ctx)
     assert (first["windows"], first["sent"], first["errors"]) == (1, 1, {})
     assert received[0]["text"] == "apigw-errors: 3 matches"
