@@ -1,7 +1,9 @@
-"""A real local search node (OpenSearch from Maven Central jars) and the search sink against it.
+"""Real local search nodes (Elasticsearch 8 and OpenSearch 2 from Maven Central jars) and the
+search sink against each.
 
-Installs into the cache (``$LOGFERRY_CACHE`` or ``~/.cache/logferry``; the first install takes
-about two minutes), starts one node on a free port in a tmp dir, and stops it by PID.
+Installs into the cache (``$LOGFERRY_CACHE`` or ``~/.cache/logferry``; a first install takes one
+to two minutes per engine), starts one node per engine on a free port in a tmp dir, and stops it
+by PID.
 """
 
 from __future__ import annotations
@@ -19,23 +21,27 @@ from logferry.model import Event
 from logferry.sinks.search import SearchSink, make_client
 
 pytestmark = pytest.mark.e2e
-ENGINE = search_node.DEFAULT_ENGINE
 T0 = 1_700_000_000_000
 
 
+@pytest.fixture(scope="module", params=search_node.ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    install_dir = search_node.install(ENGINE)
+def node(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    install_dir = search_node.install(engine)
     port = search_node.free_port()
-    data = tmp_path_factory.mktemp("search-node")
-    argv = search_node.command(ENGINE, install_dir, port, data)
+    data = tmp_path_factory.mktemp(f"{engine}-node")
+    argv = search_node.command(engine, install_dir, port, data)
     with (data / "node.log").open("wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             waited = search_node.wait_ready(url, proc, timeout=120)
             rss = psutil.Process(proc.pid).memory_info().rss >> 20
-            print(f"search node pid {proc.pid} ready in {waited:.1f} s, RSS {rss} MiB")
+            print(f"{engine} node pid {proc.pid} ready in {waited:.1f} s, RSS {rss} MiB")
             yield url
         finally:
             search_node.stop(proc)
@@ -44,18 +50,17 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_command_binds_loopback_and_keeps_data_in_the_given_dir(tmp_path: Path) -> None:
-    argv = search_node.command(ENGINE, tmp_path, 19999, tmp_path / "d")
-    assert str(tmp_path / "d" / "data") in argv and "19999" in argv
-    assert any(a.startswith("-Xmx") for a in argv)
-    with pytest.raises(search_node.SearchNodeError, match="Elasticsearch 8 cannot"):
-        search_node.command("elasticsearch", tmp_path, 19999, tmp_path)
+    for engine in search_node.ENGINES:
+        argv = search_node.command(engine, tmp_path, 19999, tmp_path / "d")
+        assert any(a.startswith(str(tmp_path / "d")) for a in argv) and "19999" in argv
+        assert any(a.startswith("-Xmx") for a in argv)
 
 
-def test_node_indexes_and_searches_a_document(node: str) -> None:
+def test_node_indexes_and_searches_a_document(engine: str, node: str) -> None:
     assert search_node.is_ready(node)
-    client = make_client(node, ENGINE)
-    info = client.info()
-    assert info["version"]["distribution"] == "opensearch"
+    client = make_client(node, engine)
+    versions = {n["version"] for n in client.nodes.info()["nodes"].values()}
+    assert versions == {search_node.VERSIONS[engine]}
     client.index(index="smoke", id="1", body={"message": "hello ferry"}, refresh=True)
     hits = client.search(index="smoke", body={"query": {"match": {"message": "ferry"}}})
     assert [h["_id"] for h in hits["hits"]["hits"]] == ["1"]
@@ -79,14 +84,14 @@ def events(count: int) -> Iterator[Event]:
         yield Event(f"alb-{n}", ts, doc, str(doc["message"]))
 
 
-def test_sink_ships_10000_events_and_redelivery_keeps_the_count(node: str) -> None:
-    client = make_client(node, ENGINE)
+def test_sink_ships_10000_events_and_redelivery_keeps_the_count(engine: str, node: str) -> None:
+    client = make_client(node, engine)
     sink = SearchSink(client, prefix="itest")
     started = time.monotonic()
     for ev in events(10_000):
         sink.add(ev)
     sink.flush()
-    print(f"10,000 events in {time.monotonic() - started:.1f} s, {sink.stats}")
+    print(f"{engine}: 10,000 events in {time.monotonic() - started:.1f} s, {sink.stats}")
     assert sink.take_failures() == []
     assert (sink.stats.shipped, sink.stats.failed) == (10_000, 0)
     client.indices.refresh(index="itest-*")
@@ -105,11 +110,12 @@ def test_sink_ships_10000_events_and_redelivery_keeps_the_count(node: str) -> No
     assert client.count(index="itest-*")["count"] == 10_000
 
 
-def test_mapping_error_comes_back_as_a_failure(node: str) -> None:
-    sink = SearchSink(make_client(node, ENGINE), prefix="itest")
+def test_mapping_error_comes_back_as_a_failure(engine: str, node: str) -> None:
+    sink = SearchSink(make_client(node, engine), prefix="itest")
     bad = Event("bad-1", T0, {"event": {"dataset": "aws.alb"}, "source": {"ip": "nope"}}, "x")
     sink.add(bad)
     sink.flush()
     [failure] = sink.take_failures()
     assert failure.event is bad
-    assert "mapper_parsing_exception" in failure.reason and "source.ip" in failure.reason
+    assert failure.reason.startswith("search: 400 ") and "parsing_exception" in failure.reason
+    assert "source.ip" in failure.reason

