@@ -22,6 +22,11 @@ everything load-balancer-specific lives under ``aws.elb.*``:
   (``load_balancer_type``/``_name``/``_id``, ``end_time``, ``node_ip``, ``date``, ``prefix``,
   ``random``).
 - A line that does not match gives an :func:`~logferry.formats.base.error_document`.
+- Classic ELB lines are the start of an ALB line without the type: the same regex parses
+  them (``aws.elb.protocol`` ``http``/``tcp``). NLB TLS lines have their own regex
+  (``aws.elb.listener``, ``connection_time.ms``, ``tls_handshake_time.ms``, ALPN fields).
+- The ``cloud`` and ``aws.elb.log_file`` sub-dicts are shared by the documents of one
+  object (built once): treat documents as read-only.
 
 Seed 000 compatibility (off by default): the seed's Lambda wrote each line to CloudWatch
 Logs prefixed with its S3 metadata (``bucket prefix AWSLogs account region yyyy/mm/dd
@@ -176,7 +181,6 @@ _TIME = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)"
 _ADDR = r"(?:([^ ]*):(\d+)|-)"  # ip:port (IPv6 unbracketed or [bracketed]) or '-'
 _SECS = r"(-?\d+(?:\.\d+)?)"
 _NUM = r"(\d+|-)"
-_Q = r'"([^"]*)"'
 _QN = r'"(?:-|([^"]*))"'  # quoted, "-" as None
 _N = r"(?:-|([^ ]+))"  # unquoted, - as None
 _ALB_RE = re.compile(
