@@ -64,7 +64,7 @@ def stacked_bars(
     title: str = "",
 ) -> str:
     """Horizontal bars, one per row, stacked by series (in ``colors`` order); totals at the end."""
-    bar, gap, top = 22, 8, 48 if title else 30
+    bar, gap, top = 18, 7, 48 if title else 30
     height = top + len(rows) * (bar + gap) + 34
     plot = width - label_width - 90
     totals = [sum(values.values()) for _, values in rows]
@@ -83,7 +83,7 @@ def stacked_bars(
     for n, ((label, values), total) in enumerate(zip(rows, totals, strict=True)):
         y = top + n * (bar + gap)
         short = label if len(label) <= 48 else label[:47] + "…"
-        out.append(_text(label_width - 8, y + 16, short, 12, fill="#222", text_anchor="end"))
+        out.append(_text(label_width - 8, y + 13, short, 12, fill="#222", text_anchor="end"))
         x = float(label_width)
         for series, color in colors.items():
             value = values.get(series, 0.0)
@@ -96,7 +96,7 @@ def stacked_bars(
                 "</title></rect>"
             )
             x += w
-        out.append(_text(x + 6, y + 16, _number(total) + unit, 11, fill="#444"))
+        out.append(_text(x + 6, y + 13, _number(total) + unit, 11, fill="#444"))
     out.append("</svg>")
     return "".join(out)
 
@@ -106,11 +106,11 @@ def stacked_area(
     colors: dict[str, str],
     *,
     width: int = 1180,
-    height: int = 300,
+    height: int = 280,
     title: str = "",
 ) -> str:
     """Series stacked over time (minute buckets in epoch ms), with a time axis in UTC."""
-    left, right, top, bottom = 56, 16, 48 if title else 30, 36
+    left, right, top, bottom = 56, 44, 48 if title else 30, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     out = [_svg_open(width, height)]
     if title:
@@ -136,8 +136,7 @@ def stacked_area(
                    'stroke="#e3e6ea"/>')  # fmt: skip
         out.append(_text(left - 6, y + 4, _number(scale * step / 4), 11, fill="#666",
                          text_anchor="end"))  # fmt: skip
-    for step in range(7):
-        t = t0 + (t1 - t0) * step // 6
+    for t in time_ticks(t0, t1):
         label = datetime.fromtimestamp(t / 1000, tz=UTC).strftime("%m-%d %H:%M")
         out.append(_text(px(t), height - 12, label, 11, fill="#666", text_anchor="middle"))
     below = [0.0] * len(points)
@@ -154,6 +153,15 @@ def stacked_area(
                f'y2="{top + plot_h}" stroke="#999"/>')  # fmt: skip
     out.append("</svg>")
     return "".join(out)
+
+
+def time_ticks(t0: int, t1: int, most: int = 8) -> list[int]:
+    """Round tick times (epoch ms) in ``[t0, t1]``: every 1, 5, 15, 30 minutes or 1..24 hours."""
+    steps = (1, 5, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
+    span = max(t1 - t0, 60_000)
+    step = next((m * 60_000 for m in steps if span / (m * 60_000) <= most), 10080 * 60_000)
+    first = -(-t0 // step) * step
+    return list(range(first, t1 + 1, step))
 
 
 def _svg_open(width: int, height: int) -> str:

@@ -28,7 +28,7 @@ CHROMIUM_FLAGS = (
     "--hide-scrollbars",
 )  # fmt: skip
 MINUTE = 60_000
-CHART_ROWS = 12
+CHART_ROWS = 10
 
 
 def _utc(ms: int) -> str:
@@ -51,6 +51,7 @@ def tables(report: AlbReport) -> list[tuple[str, list[str], list[list[str]]]]:
         for status, count in sorted(counts.items(), key=lambda kv: kv[0] or 0)
     ]
     return [
+        ("Requests per minute by status", ["minute", "status", "requests"], per_minute),
         ("Requests per host, path and target port", ["host", "path", "port", "requests"],
          [[r.host, r.path, _status(r.port), str(r.requests)] for r in report.by_host_path_port]),
         ("ELB status vs target status per page", ["path", "ELB", "target", "requests"],
@@ -60,7 +61,6 @@ def tables(report: AlbReport) -> list[tuple[str, list[str], list[list[str]]]]:
          ["path", "requests", "request", "target", "response"],
          [[t.path, str(t.requests), _sec(t.request_sec), _sec(t.backend_sec),
            _sec(t.response_sec)] for t in report.timings]),
-        ("Requests per minute by status", ["minute", "status", "requests"], per_minute),
     ]  # fmt: skip
 
 
@@ -73,7 +73,7 @@ def render_table(report: AlbReport) -> str:
         out += ["", title]
         for row in [header, *rows]:
             cells = [
-                c.rjust(w) if c.replace(".", "").replace("-", "").isdigit() else c.ljust(w)
+                c.rjust(w) if c == "-" or c.replace(".", "").isdigit() else c.ljust(w)
                 for c, w in zip(row, widths, strict=True)
             ]
             out.append("  ".join(cells).rstrip())
@@ -166,8 +166,8 @@ def render_html(report: AlbReport) -> str:
         ("pages", str(len(report.timings))),
         ("busiest minute", f"{busiest_minute:,}"),
     ]
-    charts = [traffic_chart(report), status_chart(report), timing_chart(report)]
-    charts.append(minute_chart(report))
+    charts = [minute_chart(report), traffic_chart(report), status_chart(report)]
+    charts.append(timing_chart(report))
     sections = "".join(
         f'<section><div class="chart">{chart}</div><details><summary>{escape(title)} '
         f"(table)</summary>{_html_table(header, rows)}</details></section>"
