@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
+import opensearchpy
 import pytest
 from moto import mock_aws
 
@@ -366,6 +367,7 @@ def test_make_client_auth_options(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     client = make_client("https://search.example:443", "opensearch", SigV4Auth("eu-west-1", "aoss"))
+    assert isinstance(client, opensearchpy.OpenSearch)
     assert client.transport.kwargs["http_auth"].service == "aoss"
     with pytest.raises(ValueError, match="use engine opensearch"):
         make_client("http://127.0.0.1:9", "elasticsearch", SigV4Auth("eu-west-1"))
