@@ -240,7 +240,10 @@ module "alerting" {
   secret_arns          = compact([var.search_secret_arn])
   tags                 = var.tags
 
-  environment_variables = local.search_conn
+  environment_variables = merge(
+    local.search_conn,
+    var.create_search_domain ? tomap({ DASHBOARDS_URL = module.search[0].dashboards_url }) : tomap({}),
+  )
 
   function_settings = {
     runtime             = var.function_settings.runtime

@@ -14,11 +14,14 @@ module "alerting" {
   package_path         = var.package_path
   query_log_group_arns = ["arn:aws:logs:eu-west-1:111122223333:log-group:/logferry/alb"]
   rules_json = jsonencode({
+    defaults = { window = "5m", realert = "30m" }
     rules = [{
-      name      = "alb-5xx"
-      log_group = "/logferry/alb"
-      query     = "fields @timestamp, @message | filter @message like / 5[0-9][0-9] /"
-      threshold = 1
+      name       = "alb-5xx"
+      type       = "frequency"
+      backend    = "logs_insights"
+      log_groups = ["/logferry/alb"]
+      query      = "filter @message like / 5[0-9][0-9] /"
+      threshold  = 10
     }]
   })
 }
