@@ -24,10 +24,11 @@ locals {
     },
     var.search_secret_arn == null ? tomap({}) : tomap({ SEARCH_SECRET_ARN = var.search_secret_arn }),
   )
-  search_env = merge(local.search_conn, {
+  quarantine_env = {
     QUARANTINE_BUCKET = module.quarantine.bucket_id
     QUARANTINE_PREFIX = var.quarantine_prefix
-  })
+  }
+  search_env = merge(local.search_conn, local.quarantine_env)
   search_domain_arns = var.create_search_domain ? [module.search[0].domain_arn] : []
   quarantine_write   = ["${module.quarantine.bucket_arn}/${var.quarantine_prefix}*"]
   raw                = module.raw.bucket_arn
@@ -62,9 +63,9 @@ locals {
       description = "Uploaded uptime+vmstat server logs to CSV"
       prefix      = var.upload_prefix
       suffix      = ""
-      env         = { OUTPUT_BUCKET = module.analyzed.bucket_id }
+      env         = merge(local.quarantine_env, { OUTPUT_BUCKET = module.analyzed.bucket_id })
       log_groups  = []
-      writes      = ["${module.analyzed.bucket_arn}/*"]
+      writes      = concat(["${module.analyzed.bucket_arn}/*"], local.quarantine_write)
     }
   }
   # Names only, so that for_each never depends on values computed from other modules.
