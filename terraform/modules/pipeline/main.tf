@@ -28,7 +28,7 @@ locals {
     QUARANTINE_BUCKET = module.quarantine.bucket_id
     QUARANTINE_PREFIX = var.quarantine_prefix
   }
-  search_env = merge(local.search_conn, local.quarantine_env)
+  search_env         = merge(local.search_conn, local.quarantine_env)
   search_domain_arns = var.create_search_domain ? [module.search[0].domain_arn] : []
   quarantine_write   = ["${module.quarantine.bucket_arn}/${var.quarantine_prefix}*"]
   raw                = module.raw.bucket_arn
