@@ -64,7 +64,7 @@ def stacked_bars(
     title: str = "",
 ) -> str:
     """Horizontal bars, one per row, stacked by series (in ``colors`` order); totals at the end."""
-    bar, gap, top = 18, 7, 48 if title else 30
+    bar, gap, top = 18, 7, 58 if title else 30
     height = top + len(rows) * (bar + gap) + 34
     plot = width - label_width - 90
     totals = [sum(values.values()) for _, values in rows]
@@ -110,7 +110,7 @@ def stacked_area(
     title: str = "",
 ) -> str:
     """Series stacked over time (minute buckets in epoch ms), with a time axis in UTC."""
-    left, right, top, bottom = 56, 44, 48 if title else 30, 36
+    left, right, top, bottom = 56, 44, 58 if title else 30, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     out = [_svg_open(width, height)]
     if title:
