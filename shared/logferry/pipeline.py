@@ -52,6 +52,8 @@ class Summary:
     error: str | None = None
     object_time_ms: int | None = None
     """The object's LastModified (ms since the epoch), for the lag metric."""
+    resume_from: tuple[int, int] | None = None
+    """With ``next_offset`` on a multi-member gzip: the member start to resume from."""
 
     def to_json(self) -> str:
         """One JSON line."""
@@ -104,7 +106,7 @@ def process_object(job: ObjectJob) -> Summary:
     summary = Summary(object=notice.ref.uri, format=job.fmt.name, start_offset=notice.start_offset)
     base = {sink.name: (sink.stats.shipped, sink.stats.failed) for sink in job.sinks}
     try:
-        stream = open_object(job.s3, notice.ref, notice.start_offset)
+        stream = open_object(job.s3, notice.ref, notice.start_offset, resume=notice.resume_from)
         summary.gzip = stream.gzip
         object_time = iso(stream.last_modified or datetime.now(UTC))
         ctx = ParseContext(
@@ -114,6 +116,8 @@ def process_object(job: ObjectJob) -> Summary:
         summary.object_time_ms = default_ms if stream.last_modified else None
         records = job.fmt.frame(stream.chunks, notice.start_offset)
         _ship_records(job, ctx, records, summary, default_ms, base)
+        if summary.next_offset is not None and stream.members is not None:
+            summary.resume_from = stream.members.before(summary.next_offset)
     except (CorruptObjectError, ObjectGoneError) as exc:
         summary.error = str(exc)
     finally:

@@ -89,7 +89,7 @@ def handle(
             failed_messages.append(notice.message_id)
             continue
         if summary.next_offset is not None:
-            _continue(context, notice, summary.next_offset)
+            _continue(context, notice, summary.next_offset, summary.resume_from)
         publish_summary(summary)
         if summary.error:
             logger.error("object incomplete", extra={"summary": json.loads(summary.to_json())})
@@ -142,10 +142,12 @@ def _account_id(context: Any) -> str | None:
     return parts[4] if len(parts) > 4 and parts[4] else None
 
 
-def _continue(context: Any, notice: ObjectNotice, offset: int) -> None:
+def _continue(
+    context: Any, notice: ObjectNotice, offset: int, resume_from: tuple[int, int] | None
+) -> None:
     """Invoke this function again, asynchronously, to resume the object at ``offset``."""
     client("lambda").invoke(
         FunctionName=getattr(context, "invoked_function_arn", None) or context.function_name,
         InvocationType="Event",
-        Payload=json.dumps(continuation_event(notice, offset)).encode(),
+        Payload=json.dumps(continuation_event(notice, offset, resume_from)).encode(),
     )

@@ -22,6 +22,8 @@ class ObjectNotice:
     message_id: str | None = None
     """The SQS message id, for partial batch failure reporting."""
     event_time: str | None = None
+    resume_from: tuple[int, int] | None = None
+    """Gzip member start ``(compressed, uncompressed)`` a continuation may read from."""
 
 
 class EventFormatError(ValueError):
@@ -115,19 +117,27 @@ def continuation_notice(body: Mapping[str, Any]) -> ObjectNotice:
         etag=body.get("etag"),
         size=body.get("size"),
     )
-    return ObjectNotice(ref, start_offset=int(body["offset"]))
+    member = body.get("gzip_member")
+    resume = (int(member[0]), int(member[1])) if member else None
+    return ObjectNotice(ref, start_offset=int(body["offset"]), resume_from=resume)
 
 
-def continuation_event(notice: ObjectNotice, offset: int) -> dict[str, Any]:
-    """The event that makes the next invocation resume ``notice``'s object at ``offset``."""
+def continuation_event(
+    notice: ObjectNotice, offset: int, resume_from: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """The event that makes the next invocation resume ``notice``'s object at ``offset``.
+
+    ``resume_from``: a gzip member start at or before ``offset`` to read from.
+    """
     ref = notice.ref
-    return {
-        "logferry_continue": {
-            "bucket": ref.bucket,
-            "key": ref.key,
-            "version_id": ref.version_id,
-            "etag": ref.etag,
-            "size": ref.size,
-            "offset": offset,
-        }
+    body: dict[str, Any] = {
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "version_id": ref.version_id,
+        "etag": ref.etag,
+        "size": ref.size,
+        "offset": offset,
     }
+    if resume_from is not None:
+        body["gzip_member"] = list(resume_from)
+    return {"logferry_continue": body}

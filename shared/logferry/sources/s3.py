@@ -10,7 +10,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from logferry.model import ObjectRef
-from logferry.sources.stream import CHUNK_SIZE, decompressed, skip_bytes
+from logferry.sources.gzip_index import OBJECT_START, MemberIndex, usable
+from logferry.sources.stream import CHUNK_SIZE, CorruptObjectError, decompressed, skip_bytes
 
 
 class ObjectGoneError(Exception):
@@ -28,10 +29,16 @@ class ObjectStream:
     chunks: Iterator[bytes]
     """Uncompressed bytes from ``start_offset`` on."""
     start_offset: int
+    members: MemberIndex | None = None
+    """For gzip: the member starts read so far (where a continuation can resume)."""
 
 
 def open_object(
-    s3: Any, ref: ObjectRef, start_offset: int = 0, chunk_size: int = CHUNK_SIZE
+    s3: Any,
+    ref: ObjectRef,
+    start_offset: int = 0,
+    chunk_size: int = CHUNK_SIZE,
+    resume: tuple[int, int] | None = None,
 ) -> ObjectStream:
     """Open ``ref`` for streaming, starting ``start_offset`` bytes into its uncompressed data.
 
@@ -39,27 +46,36 @@ def open_object(
     a ranged GET; a gzip object is inflated from its start and the first ``start_offset``
     uncompressed bytes are skipped. If ``ref`` names a version or ETag, that exact revision
     is read (a replaced object raises :class:`ObjectGoneError` instead of mixing revisions).
+    ``resume`` (a gzip member start at or before ``start_offset``, from the previous run's
+    :attr:`ObjectStream.members`) makes a gzip object read from that member on instead.
     """
     args: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
     if ref.version_id:
         args["VersionId"] = ref.version_id
     elif ref.etag:
         args["IfMatch"] = ref.etag if ref.etag.startswith('"') else f'"{ref.etag}"'
-    resp = _get(s3, ref, args)
-    gz, chunks = decompressed(_body_chunks(resp["Body"], chunk_size), ref.uri)
+    origin = usable(resume, start_offset) or OBJECT_START
+    members = MemberIndex(origin)
+    ranged = {"Range": f"bytes={origin.compressed}-"} if origin.compressed else {}
+    resp = _get(s3, ref, {**args, **ranged})
+    gz, chunks = decompressed(_body_chunks(resp["Body"], chunk_size), ref.uri, members.add)
+    if origin.compressed and not gz:
+        raise CorruptObjectError(f"{ref.uri}: no gzip member at byte {origin.compressed}")
     if start_offset and not gz:
         resp["Body"].close()
         resp = _get(s3, ref, {**args, "Range": f"bytes={start_offset}-"})
         chunks = _body_chunks(resp["Body"], chunk_size)
     elif start_offset:
-        chunks = skip_bytes(chunks, start_offset)
+        chunks = skip_bytes(chunks, start_offset - origin.uncompressed)
     resolved = replace(
         ref,
         etag=resp.get("ETag", ref.etag),
         version_id=resp.get("VersionId", ref.version_id) if ref.version_id else ref.version_id,
         size=_total_size(resp, ref),
     )
-    return ObjectStream(resolved, gz, resp.get("LastModified"), chunks, start_offset)
+    return ObjectStream(
+        resolved, gz, resp.get("LastModified"), chunks, start_offset, members if gz else None
+    )
 
 
 def _get(s3: Any, ref: ObjectRef, args: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK_SIZE = 1024 * 1024
@@ -28,15 +28,19 @@ def _peek(raw: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
     return head, raw
 
 
-def gunzip(raw: Iterable[bytes], name: str) -> Iterator[bytes]:
+def gunzip(
+    raw: Iterable[bytes], name: str, on_member: Callable[[int, int], None] | None = None
+) -> Iterator[bytes]:
     """Inflate a gzip stream (several concatenated members allowed) chunk by chunk.
 
     Everything that could be inflated is yielded before a :class:`CorruptObjectError`
     naming ``name`` and the compressed offset is raised, so nothing readable is lost.
+    ``on_member(compressed, uncompressed)`` is told where each member after the first starts.
     """
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
     in_member = False
     consumed = 0
+    produced = 0
     for chunk in raw:
         data = chunk
         while data:
@@ -48,6 +52,7 @@ def gunzip(raw: Iterable[bytes], name: str) -> Iterator[bytes]:
                     f"{name}: corrupt gzip data near compressed byte {consumed}: {exc}"
                 ) from exc
             if out:
+                produced += len(out)
                 yield out
             if not inflater.eof:
                 consumed += len(data)
@@ -58,12 +63,19 @@ def gunzip(raw: Iterable[bytes], name: str) -> Iterator[bytes]:
             in_member = False
             if data.strip(b"\0") == b"":
                 data = b""  # zero padding after the last member is harmless
+            elif on_member is not None:
+                on_member(consumed, produced)
     if in_member:
         raise CorruptObjectError(f"{name}: truncated gzip stream after {consumed} compressed bytes")
 
 
-def decompressed(raw: Iterable[bytes], name: str) -> tuple[bool, Iterator[bytes]]:
-    """Detect gzip by magic bytes and return (was_gzip, uncompressed chunk stream)."""
+def decompressed(
+    raw: Iterable[bytes], name: str, on_member: Callable[[int, int], None] | None = None
+) -> tuple[bool, Iterator[bytes]]:
+    """Detect gzip by magic bytes and return (was_gzip, uncompressed chunk stream).
+
+    ``on_member`` goes to :func:`gunzip`.
+    """
     head, rest = _peek(iter(raw))
 
     def chained() -> Iterator[bytes]:
@@ -72,7 +84,7 @@ def decompressed(raw: Iterable[bytes], name: str) -> tuple[bool, Iterator[bytes]
         yield from rest
 
     if is_gzip(head):
-        return True, gunzip(chained(), name)
+        return True, gunzip(chained(), name, on_member)
     return False, chained()
 
 
