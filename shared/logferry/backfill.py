@@ -459,6 +459,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--until", help="only objects modified before (ISO date/time, UTC)")
     p.add_argument("--concurrency", "-j", type=int, default=4, help="objects at a time")
     p.add_argument("--format", choices=formats.names(), help="log format (default: $LOG_FORMAT)")
+    p.add_argument("--pattern", help="regex with named groups (--format regex; or $LOG_PATTERN)")
     p.add_argument("--invoke", metavar="FUNCTION", help="invoke this function per object instead")
     p.add_argument("--state", help="state file (default: .logferry-backfill-<hash>.json)")
     p.add_argument("--dry-run", action="store_true", help="list and count only")

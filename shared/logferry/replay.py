@@ -140,11 +140,12 @@ def settings_builder(settings: Settings, logs_client: Any) -> SinkBuilder:
 
 def cli_settings(args: argparse.Namespace) -> Settings:
     """The functions' settings from the environment, overridden by ``--search-url``,
-    ``--log-group`` and ``--format`` where given."""
+    ``--log-group``, ``--format`` and ``--pattern`` where given."""
     settings = Settings.from_env(getattr(args, "format", None) or "alb")
     return replace(
         settings,
         log_format=getattr(args, "format", None) or settings.log_format,
+        log_pattern=getattr(args, "pattern", None) or settings.log_pattern,
         search_url=args.search_url or settings.search_url,
         log_group=args.log_group or settings.log_group,
     )

@@ -172,3 +172,17 @@ def test_command_without_bucket_is_a_config_error(
     args = parser.parse_args(["replay"])
     assert args.func(args) == 2
     assert "QUARANTINE_BUCKET" in capsys.readouterr().err
+
+
+def test_cli_settings_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from logferry.replay import cli_settings
+
+    monkeypatch.setenv("LOG_FORMAT", "nginx")
+    monkeypatch.setenv("SEARCH_URL", "http://127.0.0.1:9200")
+    monkeypatch.setenv("LOG_GROUP", "/env")
+    args = argparse.Namespace(search_url=None, log_group="/flag", format="regex", pattern="^x$")
+    settings = cli_settings(args)
+    assert (settings.log_format, settings.log_pattern) == ("regex", "^x$")
+    assert (settings.search_url, settings.log_group) == ("http://127.0.0.1:9200", "/flag")
+    plain = cli_settings(argparse.Namespace(search_url=None, log_group=None))
+    assert (plain.log_format, plain.log_group) == ("nginx", "/env")

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""What a continuation costs on a gzip object, re-inflating from byte 0 vs resuming at a member.
+
+A ~200 MB (uncompressed) ALB log is gzipped twice: as one member (what ALB writes) and as
+~1 MiB members (what Firehose and concatenated uploads give). Each is shipped through the
+real pipeline (ALB format, a sink that only counts) in one go, then in two runs: the first
+stops at ``--split`` of the records (as a Lambda running out of time does) and the second
+resumes. The figure is CPU seconds (one thread), which the busy test machine disturbs less
+than wall time. The last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import itertools
+import json
+import time
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+from logferry.formats import get_format
+from logferry.model import Event, ObjectRef
+from logferry.pipeline import ObjectJob, Summary, process_object
+from logferry.samples.alb import alb_lines
+from logferry.sinks import Failure, SinkStats
+from logferry.sources.events import ObjectNotice
+
+MIB = 1024 * 1024
+
+
+class CountingSink:
+    """Ships nothing, counts everything."""
+
+    name = "count"
+
+    def __init__(self) -> None:
+        self.stats = SinkStats()
+
+    def add(self, event: Event) -> None:
+        self.stats.shipped += 1
+
+    def flush(self) -> None:
+        return None
+
+    def take_failures(self) -> list[Failure]:
+        return []
+
+
+class MemoryS3:
+    """``get_object`` (with Range) over in-memory objects, so S3 costs nothing here."""
+
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+        self.get_bytes = 0
+
+    def get_object(self, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        data = self.objects[Key]
+        start = int(kwargs["Range"][6:-1]) if "Range" in kwargs else 0
+        self.get_bytes += len(data) - start
+        resp: dict[str, Any] = {
+            "Body": io.BytesIO(data[start:]),
+            "ETag": '"bench"',
+            "ContentLength": len(data) - start,
+            "LastModified": datetime(2026, 11, 24, tzinfo=UTC),
+        }
+        if start:
+            resp["ContentRange"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
+        return resp
+
+
+def ship(s3: MemoryS3, notice: ObjectNotice, stop_at: int | None) -> tuple[Summary, float]:
+    """One run; with ``stop_at`` it stops (as if out of time) after about that many records.
+
+    The pipeline asks for the time left every 1000 records; the answer turns to "none"
+    once ``stop_at`` records are behind.
+    """
+    asked = [0]
+
+    def remaining() -> float:
+        asked[0] += 1
+        return 0.0 if stop_at is not None and (asked[0] - 1) * 1000 >= stop_at else 900.0
+
+    job = ObjectJob(
+        s3=s3,
+        notice=notice,
+        fmt=get_format("alb"),
+        sinks=[CountingSink()],
+        remaining_seconds=remaining,
+        reserve_seconds=1.0,
+    )
+    started = time.process_time()
+    summary = process_object(job)
+    return summary, time.process_time() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mib", type=int, default=200, help="uncompressed size")
+    parser.add_argument("--split", type=float, default=0.5, help="share done by the first run")
+    parser.add_argument("--member-mib", type=float, default=1.0)
+    args = parser.parse_args()
+
+    raw = bytearray()
+    for line in alb_lines(10**9, datetime(2026, 11, 24, tzinfo=UTC), seed=7):
+        raw += line.encode() + b"\n"
+        if len(raw) >= args.mib * MIB:
+            break
+    data = bytes(raw)
+    step = int(args.member_mib * MIB)
+    cut = [0]
+    while cut[-1] + step < len(data):
+        cut.append(data.index(b"\n", cut[-1] + step) + 1)
+    cut.append(len(data))
+    objects = {
+        "single.gz": gzip.compress(data, 6),
+        "multi.gz": b"".join(gzip.compress(data[a:b], 6) for a, b in itertools.pairwise(cut)),
+    }
+    t = time.process_time()
+    zlib.decompress(objects["single.gz"], 31)
+    inflate_s = time.process_time() - t
+    figures: dict[str, Any] = {
+        "uncompressed_mib": round(len(data) / MIB, 1),
+        "lines": data.count(b"\n"),
+        "members": len(cut) - 1,
+        "split": args.split,
+        "inflate_only_cpu_s": round(inflate_s, 2),
+    }
+    for key, body in objects.items():
+        s3 = MemoryS3({key: body})
+        ref = ObjectRef("bench", key, etag="bench")
+        whole, one_go = ship(s3, ObjectNotice(ref), None)
+        stop_at = int(whole.records * args.split)
+        first, t1 = ship(s3, ObjectNotice(ref), stop_at)
+        assert first.next_offset is not None
+        resume = ObjectNotice(ref, first.next_offset, resume_from=first.resume_from)
+        s3.get_bytes = 0
+        second, t2 = ship(s3, resume, None)
+        assert first.records + second.records == whole.records, (first, second, whole)
+        name = key.split(".")[0]
+        figures[name] = {
+            "compressed_mib": round(len(body) / MIB, 1),
+            "one_go_cpu_s": round(one_go, 2),
+            "first_run_cpu_s": round(t1, 2),
+            "continuation_cpu_s": round(t2, 2),
+            "continuation_get_mib": round(s3.get_bytes / MIB, 1),
+            "resume_from": first.resume_from,
+            "two_runs_over_one_go": round((t1 + t2) / one_go, 3),
+        }
+        print(key, figures[name], flush=True)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
