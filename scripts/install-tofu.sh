@@ -13,12 +13,13 @@
 # v1.60.0 (Feb 2019; later tags are not valid Go module versions and are refused). That release
 # speaks plugin protocol 4, which OpenTofu cannot load, so it is rebuilt against
 # github.com/hashicorp/terraform v0.12.29, whose helper/schema serves protocol 5 (what provider
-# v2.x did upstream), with the small source patch in scripts/patches/.
+# v2.x did upstream), keeping aws-sdk-go at the v1.17.0 it was written for.
 set -euo pipefail
 
 TOFU_VERSION="${TOFU_VERSION:-v1.12.6}"
-AWS_VERSION="${AWS_PROVIDER_VERSION:-1.60.0}"
+AWS_VERSION="1.60.0" # the build recipe below is specific to this release
 TF_SDK_VERSION="v0.12.29"
+AWS_SDK_VERSION="v1.17.0"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${LOGFERRY_CACHE:-$HOME/.cache/logferry}/tofu"
 MIRROR="$CACHE/mirror"
@@ -78,7 +79,6 @@ build_aws() {
   local name="terraform-provider-aws_v$AWS_VERSION"
   local first="$MIRROR/${HOSTS[0]}/hashicorp/aws/$AWS_VERSION/$PLATFORM/$name"
   local src="$CACHE/src/terraform-provider-aws-$AWS_VERSION"
-  local patch="$ROOT/scripts/patches/terraform-provider-aws-$AWS_VERSION.patch"
   if [[ ! -x "$first" ]]; then
     command -v go >/dev/null || die "go is not on PATH"
     say "building terraform-provider-aws $AWS_VERSION (protocol 5, terraform $TF_SDK_VERSION);" \
@@ -88,9 +88,9 @@ build_aws() {
     rm -rf "$src/vendor"
     sed -i "s#github.com/hashicorp/terraform v[^ ]*#github.com/hashicorp/terraform $TF_SDK_VERSION#" \
       "$src/go.mod"
-    if [[ -f "$patch" ]]; then
-      patch -d "$src" -p1 --forward --quiet <"$patch" || die "patch $patch does not apply"
-    fi
+    # terraform 0.12 pulls aws-sdk-go v1.30, whose API moved; the provider was written for v1.17.
+    echo "replace github.com/aws/aws-sdk-go => github.com/aws/aws-sdk-go $AWS_SDK_VERSION" \
+      >>"$src/go.mod"
     mkdir -p "$(dirname "$first")"
     (cd "$src" && run_logged "$CACHE/logs/aws-$AWS_VERSION.log" \
       go build -trimpath -ldflags="-s -w" -o "$first.tmp" .)
