@@ -42,6 +42,8 @@ class Running:
 def port_free(port: int) -> bool:
     """True when nothing listens on 127.0.0.1:`port`."""
     with socket.socket() as probe:
+        # As servers do: connections of a killed server (TIME_WAIT, FIN_WAIT) do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

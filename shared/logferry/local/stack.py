@@ -103,7 +103,7 @@ def _argv(name: str, port: int | None, aws: str, state: Path, progress: Progress
         return [*python, "logferry.local.scheduler", "--aws", aws]
     node = _search_node()
     install_dir = node.install(engine=search_engine(), progress=progress)
-    data_dir = state / "search-data"
+    data_dir = state / f"search-data-{search_engine()}"  # engines cannot share one
     data_dir.mkdir(parents=True, exist_ok=True)
     return list(node.command(search_engine(), install_dir, port, data_dir))
 
