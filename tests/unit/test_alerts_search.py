@@ -36,6 +36,7 @@ class FakeOpenSearch(opensearchpy.OpenSearch):
 
     def search(self, **kwargs: Any) -> Any:
         self.calls.append(kwargs)
+        assert "index" in kwargs and "body" in kwargs
         return ANSWER
 
 
@@ -69,7 +70,7 @@ def test_opensearch_result_handling() -> None:
     assert result.top["http.response.status_code"] == [("502", 16), ("503", 1)]
     assert result.samples == ["h2 ... 502", '{"url": {"path": "/"}}']
     assert result.link and result.link.startswith("http://kibana:5601/app/discover#/?_g=")
-    assert client.calls[0]["params"]["ignore_unavailable"] is True
+    assert client.calls[0]["params"]["ignore_unavailable"] == "true"
 
 
 def test_elasticsearch_keywords_and_count_only() -> None:

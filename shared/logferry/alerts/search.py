@@ -18,11 +18,12 @@ TOP_VALUES = 5
 
 def run_search(client: Any, index: str, body: dict[str, Any]) -> dict[str, Any]:
     """``search`` on either client (OpenSearch takes ``body``, Elasticsearch 8 keywords)."""
-    options = {"index": index, "ignore_unavailable": True, "allow_no_indices": True}
-    if isinstance(client, opensearchpy.OpenSearch):
-        response: Any = client.search(body=body, params=options)
+    if isinstance(client, opensearchpy.OpenSearch):  # query parameters go as strings
+        params = {"ignore_unavailable": "true", "allow_no_indices": "true"}
+        response: Any = client.search(index=index, body=body, params=params)
     else:
-        response = client.search(**options, **body)
+        options = {"ignore_unavailable": True, "allow_no_indices": True}
+        response = client.search(index=index, **options, **body)
     return dict(response.body if hasattr(response, "body") else response)
 
 
