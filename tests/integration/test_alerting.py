@@ -85,13 +85,16 @@ def documents(fmt_name: str, lines: list[str], key: str) -> list[Event]:
 
 
 def index(search: Any, run_id: str, events: list[Event], counts: bool = False) -> None:
+    """Index the events (and, with ``counts``, their per-minute status counts), then refresh."""
     sink = SearchSink(search, prefix=run_id)
-    target: Any = (
-        StatusCounts(sink, ObjectRef("itest", f"{run_id}/alb", etag="e")) if counts else sink
-    )
+    sinks: list[Any] = [sink]
+    if counts:
+        sinks.append(StatusCounts(sink, ObjectRef("itest", f"{run_id}/alb", etag="e")))
     for event in events:
-        target.add(event)
-    target.flush()
+        for target in sinks:
+            target.add(event)
+    for target in reversed(sinks):
+        target.flush()
     assert sink.take_failures() == []
     search.indices.refresh(index=f"{run_id}-*")
 
