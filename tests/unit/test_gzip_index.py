@@ -157,3 +157,9 @@ def test_gunzip_reports_member_starts() -> None:
     assert b"".join(chunks) == b"a" * 60
     assert seen == [(len(parts[0]), 10), (len(parts[0]) + len(parts[1]), 30)]
     assert zlib.decompress(b"".join(parts)[seen[1][0] :], 31) == b"a" * 30
+    # a chunk that ends exactly where a member ends still reports the next member's start
+    again: list[tuple[int, int]] = []
+    _gz, chunks = decompressed(
+        iter([parts[0], parts[1] + parts[2]]), "x", lambda c, u: again.append((c, u))
+    )
+    assert b"".join(chunks) == b"a" * 60 and again == seen

@@ -44,6 +44,8 @@ def gunzip(
     for chunk in raw:
         data = chunk
         while data:
+            if not in_member and consumed and on_member is not None:
+                on_member(consumed, produced)
             in_member = True
             try:
                 out = inflater.decompress(data)
@@ -63,8 +65,6 @@ def gunzip(
             in_member = False
             if data.strip(b"\0") == b"":
                 data = b""  # zero padding after the last member is harmless
-            elif on_member is not None:
-                on_member(consumed, produced)
     if in_member:
         raise CorruptObjectError(f"{name}: truncated gzip stream after {consumed} compressed bytes")
 
