@@ -36,7 +36,7 @@ def nice_max(value: float, intervals: int = 4) -> float:
 def _number(value: float) -> str:
     if value >= 1000:
         return f"{value / 1000:.1f}k".replace(".0k", "k")
-    return f"{value:g}" if value >= 1 or value == 0 else f"{value:.3g}"
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def _text(x: float, y: float, body: str, size: int = 12, **attrs: str) -> str:

@@ -90,7 +90,7 @@ def status_chart(report: AlbReport) -> str:
     for row in report.status_by_page:
         pages[row.path]["ELB"][klass(row.elb_status)] += row.requests
         pages[row.path]["target"][klass(row.target_status)] += row.requests
-    busiest = sorted(pages, key=lambda p: -sum(pages[p]["ELB"].values()))[: CHART_ROWS // 2 * 2]
+    busiest = sorted(pages, key=lambda p: -sum(pages[p]["ELB"].values()))[: CHART_ROWS * 4 // 5]
     rows = [(f"{path} · {side}", dict(pages[path][side])) for path in busiest
             for side in ("ELB", "target")]  # fmt: skip
     return stacked_bars(rows, STATUS_COLORS, title="ELB vs target status per page")
