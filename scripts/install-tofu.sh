@@ -54,7 +54,7 @@ run_logged() {
     tail -n 40 "$log" >&2
     die "'$*' failed (full log: $log)"
   fi
-  say "$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time[^:]*: /wall /p' "$log")" \
+  say "$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time.*): /wall /p' "$log")" \
     "$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): /peak RSS kB /p' "$log")"
 }
 
