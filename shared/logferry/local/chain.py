@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -33,14 +32,14 @@ class Chain:
         return f"s3://{target}/{key}"
 
     # -- search ----------------------------------------------------------------------------
-    def search(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One JSON request to the search node (POST when ``body`` is given)."""
+    def search(self, path: str, body: dict[str, Any] | None = None, method: str = "") -> Any:
+        """One JSON request to the search node (POST when ``body`` is given, else GET)."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             f"{self.search_url}/{path.lstrip('/')}",
             data=data,
             headers={"Content-Type": "application/json"},
-            method="POST" if data is not None else "GET",
+            method=method or ("POST" if data is not None else "GET"),
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
@@ -59,7 +58,7 @@ class Chain:
 
     def count(self, query: dict[str, Any]) -> int:
         """``_count`` of ``query`` over every pipeline index (0 while none exists)."""
-        self.search(f"{self.index_pattern()}/_refresh", {})
+        self.search(f"{self.index_pattern()}/_refresh?allow_no_indices=true", method="POST")
         path = f"{self.index_pattern()}/_count?ignore_unavailable=true&allow_no_indices=true"
         return int(self.search(path, {"query": query})["count"])
 
@@ -135,12 +134,3 @@ class Chain:
         """The last summary ``function`` logged for the object ``uri``, if any."""
         matching = [s for s in self.summaries(function) if s.get("object") == uri]
         return matching[-1] if matching else None
-
-
-def search_reachable(url: str) -> bool:
-    """Whether the search node answers at ``url``."""
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except (urllib.error.URLError, OSError):
-        return False
