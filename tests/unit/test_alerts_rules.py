@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from logferry.alerts.rules import RuleError, load_rules_text, parse_duration
+from logferry.alerts.rules import RuleError, load_rules_from_aws, load_rules_text, parse_duration
 from logferry.alerts.windows import Window, due_windows
 
 MIN = 60_000
@@ -93,6 +95,35 @@ def test_missed_runs_catch_up_and_cap() -> None:
     assert [w.end_ms // window for w in due] == [15, 16] and skipped == 4
 
 
+def test_window_size_change_neither_overlaps_nor_gaps() -> None:
+    due, _ = due_windows(7 * MIN, 20 * MIN, 5 * MIN, 0, 10)  # was 1-minute windows
+    assert due == [
+        Window(7 * MIN, 10 * MIN),
+        Window(10 * MIN, 15 * MIN),
+        Window(15 * MIN, 20 * MIN),
+    ]
+
+
 def test_nothing_due_twice_and_previous_window() -> None:
     assert due_windows(12 * MIN, 12 * MIN + 30_000, MIN, 0, 5) == ([], 0)
     assert Window(10, 20).previous == Window(0, 10)
+
+
+@mock_aws
+def test_rules_from_s3_or_ssm() -> None:
+    s3, ssm = (
+        boto3.client("s3", region_name="us-east-1"),
+        boto3.client("ssm", region_name="us-east-1"),
+    )
+    s3.create_bucket(Bucket="cfg")
+    s3.put_object(
+        Bucket="cfg", Key="alerts/rules.yaml", Body=b"rules:\n  - {name: s, log_group: /g}\n"
+    )
+    ssm.put_parameter(
+        Name="/r", Value='{"rules": [{"name": "p", "log_group": "/g"}]}', Type="String"
+    )
+    env = {"RULES_S3_URI": "s3://cfg/alerts/rules.yaml", "RULES_PARAM": "/r"}
+    assert [r.name for r in load_rules_from_aws(env, ssm, s3)] == ["s"]  # S3 wins
+    assert [r.name for r in load_rules_from_aws({"RULES_PARAM": "/r"}, ssm, s3)] == ["p"]
+    with pytest.raises(RuleError, match="set RULES_PARAM"):
+        load_rules_from_aws({}, ssm, s3)

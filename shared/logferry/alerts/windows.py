@@ -27,13 +27,12 @@ def due_windows(
     A window is closed once ``now - delay`` has passed its end. Ends are multiples of
     ``window_ms``; the first run evaluates only the latest closed window; a later run
     continues from ``last_end_ms`` (the end of the last window handled) so consecutive runs
-    never leave a gap or overlap. More than ``max_catchup`` due windows: the oldest are skipped.
+    never leave a gap or overlap (after a change of window size, the first window starts at
+    ``last_end_ms``). More than ``max_catchup`` due windows: the oldest are skipped.
     """
     latest_end = (now_ms - delay_ms) // window_ms * window_ms
-    if last_end_ms is None or last_end_ms > latest_end:
-        first_end = latest_end if last_end_ms is None else latest_end + window_ms
-    else:
-        first_end = last_end_ms + window_ms
+    first_end = latest_end if last_end_ms is None else (last_end_ms // window_ms + 1) * window_ms
     ends = range(first_end, latest_end + 1, window_ms)
     skipped = max(0, len(ends) - max_catchup)
-    return [Window(end - window_ms, end) for end in ends[skipped:]], skipped
+    floor = last_end_ms if last_end_ms is not None and not skipped else 0
+    return [Window(max(end - window_ms, floor), end) for end in ends[skipped:]], skipped
