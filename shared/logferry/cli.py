@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -29,27 +30,37 @@ def cmd_parse(args: argparse.Namespace) -> int:
         print(f"logferry parse: {exc}", file=sys.stderr)
         return 2
     out = sys.stdout.buffer
+    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     totals = {"records": 0, "documents": 0, "errors": 0}
     status = 0
-    for path in args.files:
-        ctx = ParseContext(ObjectRef(bucket="", key=path))
-        try:
-            _gz, chunks = decompressed(read_file_chunks(path), path)
-            for record in fmt.frame(chunks):
-                totals["records"] += 1
-                for doc in fmt.parse(record, ctx):
-                    totals["documents"] += 1
-                    if "error" in doc:
-                        totals["errors"] += 1
-                        if args.verbose:
-                            print(doc["error"]["message"], file=sys.stderr)
-                    out.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
-        except (OSError, CorruptObjectError) as exc:
-            if isinstance(exc, BrokenPipeError):
-                raise
-            print(f"logferry parse: {exc}", file=sys.stderr)
-            status = 1
-    out.flush()
+    try:
+        for path in args.files:
+            ctx = ParseContext(ObjectRef(bucket="", key=path))
+            pending: list[bytes] = []
+            try:
+                _gz, chunks = decompressed(read_file_chunks(path), path)
+                for record in fmt.frame(chunks):
+                    totals["records"] += 1
+                    for doc in fmt.parse(record, ctx):
+                        if "error" in doc:
+                            totals["errors"] += 1
+                            if args.verbose:
+                                print(doc["error"]["message"], file=sys.stderr)
+                        pending.append(dumps(doc, option=newline))
+                    if len(pending) >= 1024:
+                        out.write(b"".join(pending))
+                        totals["documents"] += len(pending)
+                        pending.clear()
+            except (OSError, CorruptObjectError) as exc:
+                if isinstance(exc, BrokenPipeError):
+                    raise
+                print(f"logferry parse: {exc}", file=sys.stderr)
+                status = 1
+            out.write(b"".join(pending))
+            totals["documents"] += len(pending)
+        out.flush()
+    except BrokenPipeError:
+        _reader_went_away()
     if not args.quiet:
         print(
             f"logferry parse: {totals['records']} records, {totals['documents']} documents, "
@@ -92,10 +103,21 @@ def _register_optional(sub: Any) -> None:
     """Subcommands that live in their own modules."""
     from logferry import backfill, replay
     from logferry.alerts import cli as alerts_cli
+    from logferry.dashboards import cli as dashboards_cli
     from logferry.local import cli as local_cli
+    from logferry.reports import cli as reports_cli
 
-    for module in (local_cli, replay, backfill, alerts_cli):
+    for module in (local_cli, replay, backfill, alerts_cli, reports_cli, dashboards_cli):
         module.register(sub)
+
+
+def _reader_went_away() -> None:
+    """`logferry parse ... | head`: the reader left. Not an error; stop at once.
+
+    ``os._exit`` skips the final flush of a stdout nobody reads (which would fail again).
+    """
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,11 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except BrokenPipeError:
-        # `logferry parse ... | head`: the reader went away; that is not an error.
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _reader_went_away()
         return 0
     except KeyboardInterrupt:
         return 130

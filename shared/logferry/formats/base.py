@@ -36,36 +36,32 @@ def frame_lines(
     ``max_line`` pieces. Empty lines are skipped (they carry nothing) but counted in
     ``line_no``. A last line without a terminator is still emitted.
     """
-    buf = bytearray()
-    buf_offset = start_offset
+    tail = b""
+    pos = start_offset  # offset of tail's first byte
     line_no = 0
     for chunk in chunks:
         if not chunk:
             continue
-        buf += chunk
-        start = 0
-        while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                break
+        lines = (tail + chunk if tail else chunk).split(b"\n")
+        tail = lines.pop()
+        for line in lines:
             line_no += 1
-            line = bytes(buf[start:nl])
-            if line.endswith(b"\r"):
+            size = len(line)
+            if size and line[-1] == 13:  # CR of a CRLF
                 line = line[:-1]
             if line:
-                yield Record(buf_offset + start, line, line_no)
-            start = nl + 1
-        while len(buf) - start > max_line:
+                yield Record(pos, line, line_no)
+            pos += size + 1
+        while len(tail) > max_line:
             line_no += 1
-            yield Record(buf_offset + start, bytes(buf[start : start + max_line]), line_no)
-            start += max_line
-        del buf[:start]
-        buf_offset += start
-    if buf:
+            yield Record(pos, tail[:max_line], line_no)
+            tail = tail[max_line:]
+            pos += max_line
+    if tail:
         line_no += 1
-        line = bytes(buf).rstrip(b"\r")
+        line = tail[:-1] if tail[-1] == 13 else tail
         if line:
-            yield Record(buf_offset, line, line_no)
+            yield Record(pos, line, line_no)
 
 
 class LineFormat:
