@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 Document = dict[str, Any]
 """One log document, nested JSON with Elastic Common Schema field names."""
@@ -34,9 +34,11 @@ class ObjectRef:
         return self.version_id or (self.etag or "").strip('"')
 
 
-@dataclass(frozen=True)
-class Record:
-    """One framed record (usually a line) of an object's uncompressed bytes."""
+class Record(NamedTuple):
+    """One framed record (usually a line) of an object's uncompressed bytes.
+
+    A named tuple, not a dataclass: one is made per line, so construction cost matters.
+    """
 
     offset: int
     """Byte offset of the record's first byte in the uncompressed stream."""
