@@ -7,7 +7,11 @@ LOGFERRY := $(BIN)/logferry
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit e2e lint fmt bench build up down status demo clean
+.PHONY: help setup test unit e2e lint fmt bench build up down status demo clean \
+	tofu tf-check tf-validate plan deploy destroy
+STACK ?= local
+TOFU := scripts/tofu
+CHECKOV := .cache/checkov-venv/bin/checkov
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +64,36 @@ status: setup ## Show each local component's pid, url and health
 
 demo: setup build ## Start the local stack, deploy, ship sample logs of every format, show results
 	$(BIN)/python -m logferry.demo
+
+tofu: ## Build OpenTofu and the aws provider from the Go module proxy (cached, offline mirror)
+	scripts/install-tofu.sh
+
+$(CHECKOV): terraform/requirements-checkov.txt
+	@test -x .cache/checkov-venv/bin/python || $(PY) -m venv .cache/checkov-venv
+	.cache/checkov-venv/bin/python -m pip install --quiet -r terraform/requirements-checkov.txt
+	@touch $@
+
+tf-check: setup $(CHECKOV) ## Terraform: fmt check, static checks, checkov security scan
+	$(TOFU) fmt -check -recursive terraform
+	@$(PYTEST) tests/unit/test_terraform_static.py
+	$(CHECKOV) --config-file terraform/.checkov.yaml
+
+tf-validate: ## Terraform: init + validate every module, example and stack (needs the aws provider)
+	@set -e; for d in terraform/modules/*/ terraform/modules/*/example terraform/stacks/aws terraform/stacks/local; do \
+	  echo "tf-validate: $$d"; \
+	  $(TOFU) -chdir=$$d init -backend=false -input=false -no-color >/dev/null; \
+	  $(TOFU) -chdir=$$d validate -no-color; done
+
+plan: build ## Terraform plan of STACK (local or aws; default local)
+	$(TOFU) -chdir=terraform/stacks/$(STACK) init -input=false
+	$(TOFU) -chdir=terraform/stacks/$(STACK) plan
+
+deploy: build ## Build the zips and apply STACK (local or aws; default local)
+	$(TOFU) -chdir=terraform/stacks/$(STACK) init -input=false
+	$(TOFU) -chdir=terraform/stacks/$(STACK) apply -auto-approve
+
+destroy: ## Destroy STACK (local or aws; default local)
+	$(TOFU) -chdir=terraform/stacks/$(STACK) destroy -auto-approve
 
 clean: ## Remove build outputs and caches (keeps .venv and the search/tofu caches)
 	rm -rf build .cache/lambda .pytest_cache .mypy_cache .ruff_cache
