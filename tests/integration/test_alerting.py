@@ -262,7 +262,7 @@ def test_report_html_renders_to_png_with_charts(
     try:
         find_chromium()
     except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+        pytest.fail(f"{exc} (apt-get install -y chromium)")
     parser = argparse.ArgumentParser()
     report_cli.register(parser.add_subparsers(dest="command"))
     html_path = tmp_path / "alb.html"

@@ -35,7 +35,8 @@ SCRIPT = Path(__file__).parents[2] / "scripts" / "log2aws.sh"
 YESTERDAY = date.today() - timedelta(days=1)
 LOG_TEXT = b"2019-08-01 00:00:01 up 45 days, 20:04, 1 user, load average: 25.06, 22.63, 21.70\n"
 
-pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+if shutil.which("curl") is None:  # fail loudly: the script needs curl and so do its tests
+    raise RuntimeError("curl is not installed (apt-get install -y curl)")
 
 
 @dataclass
@@ -335,7 +336,7 @@ def test_usage_and_config_errors(
 
 def test_shellcheck_clean() -> None:
     if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck not installed")
+        pytest.fail("shellcheck is not installed (apt-get install -y shellcheck)")
     proc = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
 
