@@ -60,7 +60,7 @@ run_logged() {
 
 build_tofu() {
   local bin="$CACHE/bin/tofu-$TOFU_VERSION" src="$CACHE/src/opentofu-$TOFU_VERSION"
-  if [[ -x "$bin" ]] && "$bin" version >/dev/null 2>&1; then
+  if [[ -x "$bin" ]] && TF_CLI_CONFIG_FILE=/dev/null "$bin" version >/dev/null 2>&1; then
     say "tofu $TOFU_VERSION present: $bin"; return
   fi
   command -v go >/dev/null || die "go is not on PATH"
@@ -72,7 +72,7 @@ build_tofu() {
     go build -trimpath -ldflags="-s -w -X github.com/opentofu/opentofu/version.dev=no" \
     -o "$bin.tmp" ./cmd/tofu)
   mv "$bin.tmp" "$bin"
-  say "built $("$bin" version | head -n 1)"
+  say "built $(TF_CLI_CONFIG_FILE=/dev/null "$bin" version | head -n 1)"
 }
 
 build_aws() {
