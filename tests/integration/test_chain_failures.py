@@ -18,8 +18,9 @@ from logferry.demo import SampleObject, alb_object, sample_objects
 from logferry.local import search_node, stack
 from logferry.local.chain import Chain
 from logferry.local.endpoints import load_endpoints, wait_for
+from logferry.replay import replay, settings_builder
+from logferry.settings import Settings
 from logferry.sinks.s3 import Quarantine
-from logferry.sinks.search import SearchSink, make_client
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 120.0
@@ -31,12 +32,13 @@ def _uri(chain: Chain, sample: SampleObject) -> str:
 
 def _summaries(chain: Chain, function: str, uri: str, expected: int) -> list[dict[str, Any]]:
     """Wait until ``function`` logged ``expected`` summaries for ``uri``; return them."""
+
+    def logged() -> list[dict[str, Any]] | None:
+        found = [s for s in chain.summaries(function) if s["object"] == uri]
+        return found if len(found) >= expected else None
+
     return wait_for(
-        lambda: (
-            (found := [s for s in chain.summaries(function) if s["object"] == uri])
-            and len(found) >= expected
-            and found
-        ),
+        logged,
         timeout=TIMEOUT,
         what=f"{expected} summaries of {uri} in /aws/lambda/{function}",
     )
@@ -129,13 +131,13 @@ def test_search_down_parks_events_then_replay_ships_them(chain: Chain, run_id: s
     events = [p for found in parked.values() for p in found]
     assert len(events) == summary["parked"]
     assert all(p.reason for p in events)
-    sink = SearchSink(make_client(d.search_url, d.search_engine), prefix=d.index_prefix)
-    for parked_event in events:
-        sink.add(parked_event.event)
-    sink.flush()
-    assert sink.take_failures() == []
-    for key in parked:
-        quarantine.delete(key)
+    env = {"SEARCH_URL": d.search_url, "SEARCH_ENGINE": d.search_engine}
+    settings = Settings.from_env("apache", {**env, "INDEX_PREFIX": d.index_prefix})
+    replayed = replay(
+        quarantine, settings_builder(settings, chain.logs), prefix=f"{d.quarantine_prefix}/search"
+    )
+    assert replayed.failed == 0 and replayed.shipped >= len(events), replayed.line()
+    assert not any(key in parked for key, _ in quarantine.iter_parked())
     chain.wait_count(chain.source_query(uri, sample.dataset), sample.lines, TIMEOUT, what="replay")
     counts = chain.hits(chain.source_query(uri, f"{sample.dataset}.status_counts"), 1000)
     assert sum(doc["status_counts"]["count"] for doc in counts) == sample.lines
