@@ -10,6 +10,8 @@ The result is written as a flat `deployment.json` in the state directory.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -263,16 +265,20 @@ class _Deployer:
             "Environment": {"Variables": fn.environment},
         }
         try:
-            self.lam.get_function(FunctionName=fn.name)
+            current = self.lam.get_function(FunctionName=fn.name)["Configuration"]
         except ClientError as error:
             if not _code("ResourceNotFoundException", error):
                 raise
             arn = str(self.lam.create_function(**config, Code={"ZipFile": code})["FunctionArn"])
             self.progress(f"function {fn.name}: created from {zip_path.name}")
             return arn
-        self.lam.update_function_code(FunctionName=fn.name, ZipFile=code)
+        digest = base64.b64encode(hashlib.sha256(code).digest()).decode()
+        same = current.get("CodeSha256") == digest
+        if not same:
+            self.lam.update_function_code(FunctionName=fn.name, ZipFile=code)
         arn = str(self.lam.update_function_configuration(**config)["FunctionArn"])
-        self.progress(f"function {fn.name}: updated from {zip_path.name}")
+        what = "configuration updated, code unchanged" if same else "updated"
+        self.progress(f"function {fn.name}: {what} from {zip_path.name}")
         return arn
 
     def allow_s3(self, function: str, bucket: str) -> None:
