@@ -105,8 +105,13 @@ def test_serverlog_upload_becomes_csv_and_graph(
         timeout=TIMEOUT,
         what=f"{sample.lines} CSV rows",
     )
-    svg = chain.s3.get_object(Bucket=d.analyzed_bucket, Key=csv_key(sample, d, ".svg"))
-    assert svg["Body"].read().lstrip().startswith((b"<svg", b"<?xml"))
+    graph = csv_key(sample, d, ".svg")  # written after the CSV is complete
+    svg = wait_for(
+        lambda: chain.s3.get_object(Bucket=d.analyzed_bucket, Key=graph)["Body"].read(),
+        timeout=30,
+        what=f"s3://{d.analyzed_bucket}/{graph}",
+    )
+    assert svg.lstrip().startswith((b"<svg", b"<?xml"))
 
 
 def test_upload_url_through_the_local_api_gateway(chain: Chain, run_id: str) -> None:

@@ -129,8 +129,3 @@ class Chain:
             if isinstance(line, dict) and isinstance(line.get("summary"), dict):
                 found.append(line["summary"])
         return found
-
-    def summary_for(self, function: str, uri: str) -> dict[str, Any] | None:
-        """The last summary ``function`` logged for the object ``uri``, if any."""
-        matching = [s for s in self.summaries(function) if s.get("object") == uri]
-        return matching[-1] if matching else None
