@@ -64,7 +64,10 @@ def search(endpoints: Endpoints, run_id: str) -> Iterator[Any]:
     assert endpoints.search, "the local stack runs no search node"
     client = make_client(endpoints.search, endpoints.search_engine or "elasticsearch")
     yield client
-    client.indices.delete(index=f"{run_id}-*")
+    # Elasticsearch 8 refuses wildcard deletes (action.destructive_requires_name): name them.
+    names = list(client.indices.get(index=f"{run_id}-*"))
+    if names:
+        client.indices.delete(index=",".join(names))
 
 
 def documents(fmt_name: str, lines: list[str], key: str) -> list[Event]:
