@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -74,7 +74,7 @@ def _from_body(body: str) -> Iterator[ObjectNotice]:
 
 def _with_message_id(items: Iterator[ObjectNotice], message_id: str) -> Iterator[ObjectNotice]:
     for item in items:
-        yield ObjectNotice(item.ref, item.start_offset, message_id, item.event_time)
+        yield replace(item, message_id=message_id)
 
 
 def _s3_record(record: Mapping[str, Any]) -> ObjectNotice | None:
