@@ -9,10 +9,13 @@ import base64
 import gzip
 import hashlib
 import json
+import os
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -141,6 +144,50 @@ def test_upload_url_through_the_local_api_gateway(chain: Chain, run_id: str) -> 
         timeout=TIMEOUT,
         what="the uploaded log's CSV",
     )
+
+
+def test_log2aws_script_uploads_through_the_gateway(
+    chain: Chain, run_id: str, tmp_path: Path
+) -> None:
+    """The real scripts/log2aws.sh, as cron runs it: yesterday's log -> gzip -> CSV + graph."""
+    d = chain.deployment
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    body = next(s for s in sample_objects(d, run_id, datetime.now(UTC), 50) if s.dataset is None)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / f"{yesterday.isoformat()}.log").write_bytes(body.body)
+    server = f"cron-{run_id}"
+    env = {
+        "PATH": os.environ["PATH"],
+        "LOG2AWS_API_URL": d.upload_api_url,
+        "LOG2AWS_LOG_DIR": str(logs),
+        "LOG2AWS_SERVER": server,
+        "LOG2AWS_LOCK_FILE": str(tmp_path / "log2aws.lock"),
+        "LOG2AWS_BACKOFF": "1",
+    }
+    script = Path(__file__).resolve().parents[2] / "scripts" / "log2aws.sh"
+    run = subprocess.run(
+        ["bash", str(script), "--date", yesterday.isoformat()],
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    key = f"{d.upload_prefix}{server}/{yesterday.isoformat()}.log.gz"
+    stored = chain.s3.get_object(Bucket=d.raw_bucket, Key=key)["Body"].read()
+    assert gzip.decompress(stored) == body.body
+    uploaded = SampleObject("cron", key, stored, body.lines, "", None)
+    wait_for(
+        lambda: csv_rows(chain, csv_key(uploaded, d)) == body.lines,
+        timeout=TIMEOUT,
+        what="the CSV of the log log2aws.sh uploaded",
+    )
+    svg = wait_for(
+        lambda: chain.s3.get_object(Bucket=d.analyzed_bucket, Key=csv_key(uploaded, d, ".svg"))[
+            "Body"
+        ].read(),
+        timeout=30,
+        what="the load graph of the uploaded log",
+    )
+    assert b"<svg" in svg
 
 
 def test_upload_url_refuses_a_bad_date(chain: Chain) -> None:

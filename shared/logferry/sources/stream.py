@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK_SIZE = 1024 * 1024
+OUTPUT_CHUNK = 1024 * 1024
+"""Most uncompressed bytes one inflate step yields (keeps memory flat on 10:1 logs)."""
 
 
 class CorruptObjectError(Exception):
@@ -48,7 +50,8 @@ def gunzip(
                 on_member(consumed, produced)
             in_member = True
             try:
-                out = inflater.decompress(data)
+                # Bounded output: a 1 MiB compressed chunk can inflate to 10 MiB and more.
+                out = inflater.decompress(data, OUTPUT_CHUNK)
             except zlib.error as exc:
                 raise CorruptObjectError(
                     f"{name}: corrupt gzip data near compressed byte {consumed}: {exc}"
@@ -57,8 +60,13 @@ def gunzip(
                 produced += len(out)
                 yield out
             if not inflater.eof:
-                consumed += len(data)
-                break
+                tail = inflater.unconsumed_tail
+                consumed += len(data) - len(tail)
+                data = tail
+                for out in () if data else _pending(inflater):
+                    produced += len(out)
+                    yield out
+                continue
             consumed += len(data) - len(inflater.unused_data)
             data = inflater.unused_data
             inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
@@ -67,6 +75,12 @@ def gunzip(
                 data = b""  # zero padding after the last member is harmless
     if in_member:
         raise CorruptObjectError(f"{name}: truncated gzip stream after {consumed} compressed bytes")
+
+
+def _pending(inflater: zlib._Decompress) -> Iterator[bytes]:
+    """Output zlib still holds after consuming all its input (bounded reads leave some)."""
+    while not inflater.eof and (out := inflater.decompress(b"", OUTPUT_CHUNK)):
+        yield out
 
 
 def decompressed(
