@@ -42,17 +42,20 @@ def test_parse_piped_into_head_is_not_an_error(tmp_path: Path) -> None:
     assert b"Traceback" not in out.stderr
 
 
+APACHE_LINE = b'1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326'
+
+
 def test_parse_stdin_and_bad_lines_kept(tmp_path: Path) -> None:
     out = subprocess.run(
         [*EXE, "parse", "--format", "apache", "-v", "-"],
-        input=b'1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326\nnot a log line\n',
+        input=APACHE_LINE + b"\nnot a log line\n",
         capture_output=True, check=True,
     )  # fmt: skip
     docs = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(docs) == 2
     assert docs[1]["message"] == "not a log line"
     assert "error" in docs[1]
-    assert b"- line 2" in out.stderr or b"line 2" in out.stderr
+    assert b"line 2" in out.stderr
 
 
 def test_truncated_gzip_names_the_file_and_keeps_what_was_read(tmp_path: Path) -> None:

@@ -45,9 +45,21 @@ def test_test_event_and_removals_are_ignored() -> None:
 def test_sqs_wrapped_keeps_message_ids() -> None:
     event = {
         "Records": [
-            {"eventSource": "aws:sqs", "messageId": "m1", "body": json.dumps({"Records": [s3_record("a")]})},
-            {"eventSource": "aws:sqs", "messageId": "m2", "body": json.dumps({"Event": "s3:TestEvent"})},
-            {"eventSource": "aws:sqs", "messageId": "m3", "body": json.dumps({"Records": [s3_record("b")]})},
+            {
+                "eventSource": "aws:sqs",
+                "messageId": "m1",
+                "body": json.dumps({"Records": [s3_record("a")]}),
+            },
+            {
+                "eventSource": "aws:sqs",
+                "messageId": "m2",
+                "body": json.dumps({"Event": "s3:TestEvent"}),
+            },
+            {
+                "eventSource": "aws:sqs",
+                "messageId": "m3",
+                "body": json.dumps({"Records": [s3_record("b")]}),
+            },
         ]
     }
     got = [(n.ref.key, n.message_id) for n in notices(event)]

@@ -71,8 +71,13 @@ def test_skip_bytes() -> None:
 def test_frame_lines_same_whatever_the_chunking(size: int) -> None:
     data = b"a\r\nbb\n\nccc\n\xff\xfe bad utf8\nlast-without-newline"
     records = list(frame_lines(chunks(data, size)))
-    assert [r.data for r in records] == [b"a", b"bb", b"ccc", b"\xff\xfe bad utf8",
-                                         b"last-without-newline"]
+    assert [r.data for r in records] == [
+        b"a",
+        b"bb",
+        b"ccc",
+        b"\xff\xfe bad utf8",
+        b"last-without-newline",
+    ]
     assert [r.offset for r in records] == [0, 3, 7, 11, 23]
     assert [r.line_no for r in records] == [1, 2, 4, 5, 6]
     for r in records:
