@@ -355,7 +355,7 @@ def local_worker(
     from logferry.aggregate import StatusCounts
     from logferry.pipeline import ObjectJob, process_object
     from logferry.runtime import build_format, message_renderer, stream_name
-    from logferry.sinks.factory import _search_sink, cloudwatch_sink
+    from logferry.sinks.factory import cloudwatch_sink, new_search_sink
     from logferry.sources.events import ObjectNotice
 
     if not settings.log_group and not settings.search_url:
@@ -373,7 +373,7 @@ def local_worker(
             sinks.append(mine.cloudwatch[stream])
         if settings.search_url:
             if mine.search is None:
-                mine.search = _search_sink.__wrapped__(settings)  # uncached: one per thread
+                mine.search = new_search_sink(settings)  # one per thread
             sinks.append(mine.search)
             if settings.status_counts:
                 sinks.append(StatusCounts(mine.search, ref))

@@ -41,11 +41,14 @@ def search_client(settings: Settings) -> Any:
     return make_client(settings.search_url, settings.search_engine, auth)
 
 
-@cache
-def _search_sink(settings: Settings) -> Sink:
+def new_search_sink(settings: Settings) -> Sink:
+    """A fresh search sink (one per thread when several threads ship at once)."""
     from logferry.sinks.search import SearchSink
 
     return SearchSink(search_client(settings), prefix=settings.index_prefix)
+
+
+_search_sink = cache(new_search_sink)
 
 
 def search_sink(settings: Settings) -> Sink:
