@@ -16,7 +16,7 @@ from logferry.formats.base import LogFormat
 from logferry.metrics import publish_summary
 from logferry.model import Document, ObjectRef
 from logferry.pipeline import ObjectJob, Summary, default_message, process_object
-from logferry.settings import Settings
+from logferry.settings import ConfigError, Settings
 from logferry.sinks import Sink
 from logferry.sources.events import ObjectNotice, continuation_event, notices
 
@@ -52,7 +52,10 @@ def build_format(settings: Settings) -> LogFormat:
         options["pattern"] = settings.log_pattern
     if settings.cwl_prefix:
         options["cloudwatch_prefix"] = True
-    return get_format(settings.log_format, **options)
+    try:
+        return get_format(settings.log_format, **options)
+    except TypeError as exc:  # an option this format does not take (e.g. CWL_PREFIX for cwl)
+        raise ConfigError(f"LOG_FORMAT={settings.log_format}: {exc}") from exc
 
 
 def message_renderer(fmt: LogFormat) -> Callable[[Document], str]:
