@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from logferry.model import Event
-from logferry.sinks import Failure, SinkStats
+from logferry.sinks import Failure, SinkStats, fast_put
 
 EVENT_OVERHEAD = 26
 """Bytes PutLogEvents adds to each event's UTF-8 message size when it counts a batch."""
@@ -78,15 +78,27 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-@dataclass(frozen=True, slots=True)
-class LogEvent:
-    """One InputLogEvent on its way out, with its PutLogEvents size and the event it came from."""
+class LogEvent(NamedTuple):
+    """One InputLogEvent on its way out, with its PutLogEvents size and the event it came from.
+
+    A named tuple holding the event's id, not the event: one is made per line, and buffers
+    must not keep documents alive.
+    """
 
     timestamp: int
     message: str
     size: int
     """UTF-8 bytes of ``message`` plus :data:`EVENT_OVERHEAD`."""
-    source: Event
+    event_id: str
+    whole: Event | None = None
+    """For a part of a split event: the event (without its document) the part came from."""
+
+    @property
+    def source(self) -> Event:
+        """The event to park if this one cannot be shipped (its whole message, no document)."""
+        if self.whole is not None:
+            return self.whole
+        return Event(self.event_id, self.timestamp, {}, self.message)
 
 
 def utf8_len(text: str) -> int:
@@ -153,15 +165,18 @@ def split_message(message: str, event_id: str, max_bytes: int) -> list[str]:
 def to_log_events(event: Event, limits: Limits = DEFAULT_LIMITS) -> list[LogEvent]:
     """The event as one InputLogEvent, or several numbered parts if it exceeds the event limit.
 
-    The parts keep a slim copy of the event (no document): a CloudWatch failure is parked
-    and replayed as its message, and buffers stay small.
+    Parts keep a slim copy of the event (no document): a CloudWatch failure is parked and
+    replayed as its whole message.
     """
-    slim = Event(event.id, event.timestamp_ms, {}, event.message)
-    size = utf8_len(event.message) + EVENT_OVERHEAD
+    message = event.message
+    size = (len(message) if message.isascii() else utf8_len(message)) + EVENT_OVERHEAD
     if size <= limits.event_bytes:
-        return [LogEvent(event.timestamp_ms, event.message, size, slim)]
-    parts = split_message(event.message, event.id, limits.event_bytes - EVENT_OVERHEAD)
-    return [LogEvent(event.timestamp_ms, p, utf8_len(p) + EVENT_OVERHEAD, slim) for p in parts]
+        return [LogEvent(event.timestamp_ms, message, size, event.id)]
+    slim = Event(event.id, event.timestamp_ms, {}, message)
+    parts = split_message(message, event.id, limits.event_bytes - EVENT_OVERHEAD)
+    return [
+        LogEvent(event.timestamp_ms, p, utf8_len(p) + EVENT_OVERHEAD, event.id, slim) for p in parts
+    ]
 
 
 def plan_batches(
@@ -232,8 +247,9 @@ class _Buffer:
     bytes: int = 0
 
     def extend(self, events: list[LogEvent]) -> None:
-        self.events.extend(events)
-        self.bytes += sum(e.size for e in events)
+        self.events += events
+        for e in events:
+            self.bytes += e.size
 
 
 class CloudWatchSink:
@@ -283,6 +299,7 @@ class CloudWatchSink:
         self._base_delay, self._max_delay = base_delay, max_delay
         self._clock, self._sleep = clock, sleep
         self._rng = random.Random()
+        fast_put.install(client)
         self._buffers: dict[str, _Buffer] = {}
         self._inflight: dict[str, Future[None]] = {}
         self._executor: ThreadPoolExecutor | None = None
@@ -306,7 +323,9 @@ class CloudWatchSink:
         if len(parts) > 1:
             self._count("split")
         stream = self._stream if isinstance(self._stream, str) else self._stream(event)
-        buf = self._buffers.setdefault(stream, _Buffer())
+        buf = self._buffers.get(stream)
+        if buf is None:
+            buf = self._buffers[stream] = _Buffer()
         buf.extend(parts)
         if buf.bytes >= self._buffer_bytes or len(buf.events) >= 2 * self._limits.batch_events:
             batches = list(plan_batches(buf.events, self._limits))
