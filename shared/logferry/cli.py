@@ -11,8 +11,14 @@ from typing import Any
 import orjson
 
 from logferry import formats
+from logferry.formats.base import LogFormat
 from logferry.model import ObjectRef, ParseContext
-from logferry.sources.stream import CorruptObjectError, decompressed, read_file_chunks
+from logferry.sources.stream import (
+    CorruptObjectError,
+    decompressed,
+    prefetched,
+    read_file_chunks,
+)
 
 
 def _format_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -20,6 +26,41 @@ def _format_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.pattern:
         options["pattern"] = args.pattern
     return options
+
+
+def _parse_file(
+    path: str, fmt: LogFormat, out: Any, verbose: bool, totals: list[int]
+) -> None:
+    """Write one file's documents to ``out`` as NDJSON; add (records, documents, errors)
+    to ``totals``.
+
+    Raises ``OSError``/``CorruptObjectError`` after writing and counting everything readable.
+    """
+    ctx = ParseContext(ObjectRef(bucket="", key=path))
+    parse, dumps, newline = fmt.parse, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    records = documents = errors = 0
+    pending: list[bytes] = []
+    _gz, raw = decompressed(read_file_chunks(path), path)
+    chunks = prefetched(raw)
+    try:
+        for record in fmt.frame(chunks):
+            records += 1
+            for doc in parse(record, ctx):
+                if "error" in doc:
+                    errors += 1
+                    if verbose:
+                        print(doc["error"]["message"], file=sys.stderr)
+                pending.append(dumps(doc, option=newline))
+            if len(pending) >= 1024:
+                out.write(b"".join(pending))
+                documents += len(pending)
+                pending.clear()
+    finally:
+        chunks.close()
+        documents += len(pending)
+        for i, count in enumerate((records, documents, errors)):
+            totals[i] += count
+        out.write(b"".join(pending))
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -30,41 +71,24 @@ def cmd_parse(args: argparse.Namespace) -> int:
         print(f"logferry parse: {exc}", file=sys.stderr)
         return 2
     out = sys.stdout.buffer
-    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-    totals = {"records": 0, "documents": 0, "errors": 0}
+    totals = [0, 0, 0]
     status = 0
     try:
         for path in args.files:
-            ctx = ParseContext(ObjectRef(bucket="", key=path))
-            pending: list[bytes] = []
             try:
-                _gz, chunks = decompressed(read_file_chunks(path), path)
-                for record in fmt.frame(chunks):
-                    totals["records"] += 1
-                    for doc in fmt.parse(record, ctx):
-                        if "error" in doc:
-                            totals["errors"] += 1
-                            if args.verbose:
-                                print(doc["error"]["message"], file=sys.stderr)
-                        pending.append(dumps(doc, option=newline))
-                    if len(pending) >= 1024:
-                        out.write(b"".join(pending))
-                        totals["documents"] += len(pending)
-                        pending.clear()
+                _parse_file(path, fmt, out, args.verbose, totals)
             except (OSError, CorruptObjectError) as exc:
                 if isinstance(exc, BrokenPipeError):
                     raise
                 print(f"logferry parse: {exc}", file=sys.stderr)
                 status = 1
-            out.write(b"".join(pending))
-            totals["documents"] += len(pending)
         out.flush()
     except BrokenPipeError:
         _reader_went_away()
     if not args.quiet:
         print(
-            f"logferry parse: {totals['records']} records, {totals['documents']} documents, "
-            f"{totals['errors']} did not parse",
+            f"logferry parse: {totals[0]} records, {totals[1]} documents, "
+            f"{totals[2]} did not parse",
             file=sys.stderr,
         )
     return status

@@ -70,6 +70,18 @@ def test_frame_lines_keeps_every_well_formed_line(
 
 
 @FAST
+@given(lines=st.lists(line_bodies, max_size=20), crlf=st.booleans(), cut=cuts)
+def test_frame_lines_numbers_lines_counting_empty_ones(
+    lines: list[bytes], crlf: bool, cut: list[int]
+) -> None:
+    sep = b"\r\n" if crlf else b"\n"
+    data = sep.join(lines) + sep
+    records = list(frame_lines(chunked(data, cut)))
+    expected = [(n, line) for n, line in enumerate(lines, 1) if line]
+    assert [(rec.line_no, rec.data) for rec in records] == expected
+
+
+@FAST
 @given(data=st.binary(max_size=400), cut=cuts)
 def test_frame_lines_on_arbitrary_bytes_yields_slices_in_order(data: bytes, cut: list[int]) -> None:
     records = list(frame_lines(chunked(data, cut), max_line=50))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +15,7 @@ from moto import mock_aws
 from logferry.formats.base import frame_lines
 from logferry.model import ObjectRef
 from logferry.sources.s3 import ObjectGoneError, open_object
-from logferry.sources.stream import CorruptObjectError, decompressed, skip_bytes
+from logferry.sources.stream import CorruptObjectError, decompressed, prefetched, skip_bytes
 
 DATA = b"".join(b"line %d \xe2\x9c\x93\n" % i for i in range(20000))
 
@@ -133,3 +135,37 @@ def test_open_object_deleted_key(s3: Any) -> None:
 def test_open_object_offset_at_end(s3: Any) -> None:
     s3.put_object(Bucket="raw-logs", Key="a.log", Body=b"abc\n")
     assert b"".join(open_object(s3, ObjectRef("raw-logs", "a.log"), start_offset=4).chunks) == b""
+
+
+# -- prefetched: reading ahead in a thread ------------------------------------------------------
+def test_prefetched_keeps_order_and_raises_after_the_chunks_before_the_error() -> None:
+    def source() -> Iterator[bytes]:
+        yield from (bytes([i]) * 10 for i in range(50))
+        raise CorruptObjectError("x: truncated")
+
+    got: list[bytes] = []
+    with pytest.raises(CorruptObjectError, match="truncated"):
+        for chunk in prefetched(source(), depth=3):
+            got.append(chunk)
+    assert got == [bytes([i]) * 10 for i in range(50)]
+
+
+def test_prefetched_reads_at_most_depth_ahead_and_close_stops_the_reader() -> None:
+    read: list[int] = []
+    closed = threading.Event()
+
+    def source() -> Iterator[bytes]:
+        try:
+            for i in range(1000):
+                read.append(i)
+                yield b"x"
+        finally:
+            closed.set()
+
+    stream = prefetched(source(), depth=2)
+    assert next(stream) == b"x"
+    time.sleep(0.2)
+    assert len(read) <= 1 + 2 + 1  # the one taken, the queue, the one waiting to be queued
+    stream.close()
+    assert closed.wait(2), "the source was not closed"
+    assert not any(t.name == "logferry-prefetch" and t.is_alive() for t in threading.enumerate())

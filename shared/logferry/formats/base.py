@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
+from itertools import accumulate, count, repeat
+from operator import add
 from typing import Any, Protocol
 
 from logferry.model import Document, ParseContext, Record
@@ -13,7 +16,12 @@ MAX_LINE_BYTES = 8 * 1024 * 1024
 
 
 class LogFormat(Protocol):
-    """A log format: how to cut an object's bytes into records and records into documents."""
+    """A log format: how to cut an object's bytes into records and records into documents.
+
+    A format may also offer ``parse_minimal(record, ctx)``: documents holding only
+    ``@timestamp``, ``message``, ``log.file.path`` and (same verdicts as ``parse``) ``error``.
+    The pipeline uses it when no sink reads documents (CloudWatch Logs alone).
+    """
 
     name: str
     dataset: str
@@ -25,6 +33,10 @@ class LogFormat(Protocol):
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """Turn one record into documents; a bad record gives one document with ``error``."""
         ...
+
+
+_new_record = partial(tuple.__new__, Record)
+"""``Record(offset, data, line_no)`` from one tuple, callable from C (``map``) without a frame."""
 
 
 def frame_lines(
@@ -42,16 +54,13 @@ def frame_lines(
     for chunk in chunks:
         if not chunk:
             continue
-        lines = (tail + chunk if tail else chunk).split(b"\n")
-        tail = lines.pop()
-        for line in lines:
-            line_no += 1
-            size = len(line)
-            if size and line[-1] == 13:  # CR of a CRLF
-                line = line[:-1]
-            if line:
-                yield Record(pos, line, line_no)
-            pos += size + 1
+        data = tail + chunk if tail else chunk
+        end = data.rfind(b"\n") + 1
+        body, tail = data[:end], data[end:]
+        if body:
+            yield from _split_lines(body, pos, line_no)
+            pos += end
+            line_no += body.count(b"\n")
         while len(tail) > max_line:
             line_no += 1
             yield Record(pos, tail[:max_line], line_no)
@@ -62,6 +71,28 @@ def frame_lines(
         line = tail[:-1] if tail[-1] == 13 else tail
         if line:
             yield Record(pos, line, line_no)
+
+
+def _split_lines(body: bytes, pos: int, line_no: int) -> Iterator[Record]:
+    """The records of ``body`` (whole lines, ending with a LF) starting at offset ``pos``.
+
+    The usual case (no CR, no empty line) is built by ``map``/``zip`` in C, one record per
+    line without a Python loop iteration; the other cases go line by line.
+    """
+    lines = body.split(b"\n")
+    lines.pop()  # the empty string after the last LF
+    if b"\r" not in body and b"\n\n" not in body and body[0] != 10:
+        offsets = accumulate(map(add, map(len, lines), repeat(1)), initial=pos)
+        yield from map(_new_record, zip(offsets, lines, count(line_no + 1)))
+        return
+    for line in lines:
+        line_no += 1
+        size = len(line)
+        if size and line[-1] == 13:  # CR of a CRLF
+            line = line[:-1]
+        if line:
+            yield Record(pos, line, line_no)
+        pos += size + 1
 
 
 class LineFormat:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK_SIZE = 1024 * 1024
@@ -125,3 +127,53 @@ def read_file_chunks(path: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]
     with open(path, "rb") as fh:
         while chunk := fh.read(chunk_size):
             yield chunk
+
+
+_DONE = object()
+
+
+def prefetched(chunks: Iterable[bytes], depth: int = 2) -> Generator[bytes, None, None]:
+    """Iterate ``chunks`` in a background thread, up to ``depth`` chunks ahead.
+
+    Reading S3 and inflating release the GIL, so they run on another core while the caller
+    parses: on ALB logs this takes the decompression's ~2 µs per line off the parse thread.
+    Memory stays bounded (``depth`` queued chunks plus one in each thread's hands). An
+    exception the source raises is raised here, after every chunk before it. Closing this
+    iterator (or dropping it) stops the thread and closes the source.
+    """
+    handoff: queue.Queue[object] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        source = iter(chunks)
+        try:
+            for chunk in source:
+                if not offer(chunk):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(exc)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="logferry-prefetch", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join(timeout=5)
