@@ -11,10 +11,10 @@ from typing import Any, Protocol
 
 from logferry.formats.base import LogFormat, iso
 from logferry.model import Document, Event, IdMaker, ParseContext, Record
-from logferry.sinks import Failure, Sink
+from logferry.sinks import Failure, Sink, wants_documents
 from logferry.sources.events import ObjectNotice
 from logferry.sources.s3 import ObjectGoneError, open_object
-from logferry.sources.stream import CorruptObjectError
+from logferry.sources.stream import CorruptObjectError, prefetched
 
 DRAIN_EVERY = 5000
 """Records between two collections of sink failures (bounds the memory they hold)."""
@@ -114,8 +114,12 @@ def process_object(job: ObjectJob) -> Summary:
         )
         default_ms = int(datetime.fromisoformat(object_time).timestamp() * 1000)
         summary.object_time_ms = default_ms if stream.last_modified else None
-        records = job.fmt.frame(stream.chunks, notice.start_offset)
-        _ship_records(job, ctx, records, summary, default_ms, base)
+        chunks = prefetched(stream.chunks)
+        try:
+            records = job.fmt.frame(chunks, notice.start_offset)
+            _ship_records(job, ctx, records, summary, default_ms, base)
+        finally:
+            chunks.close()  # stops the reading thread before the member index is read
         if summary.next_offset is not None and stream.members is not None:
             summary.resume_from = stream.members.before(summary.next_offset)
     except (CorruptObjectError, ObjectGoneError) as exc:
@@ -138,6 +142,8 @@ def _ship_records(
 ) -> None:
     make_id = IdMaker(ctx.ref)
     parse = job.fmt.parse
+    if not any(wants_documents(sink) for sink in job.sinks):
+        parse = getattr(job.fmt, "parse_minimal", parse)
     render = job.render
     sinks = job.sinks
     for record in records:

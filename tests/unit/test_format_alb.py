@@ -501,3 +501,24 @@ def test_sample_key_round_trips() -> None:
     assert key == alb_key(
         ACCOUNT, "eu-west-1", "shop", datetime(2024, 3, 1, 23, 58, 10), prefix="/logs/"
     )
+
+
+def test_minimal_parse_agrees_with_the_full_parse() -> None:
+    """Same verdict, time, message and path; nothing else built (what CloudWatch Logs reads)."""
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    lines = [*alb_lines(300, start, seed=3, error_rate=0.1), "garbage", HTTP]
+    for fmt in (AlbFormat(), ClassicElbFormat()):
+        ctx = ParseContext(ObjectRef("logs-bucket", KEY))
+        for n, line in enumerate(lines, 1):
+            record = Record(n * 1000, line.encode(), n)
+            (full,) = fmt.parse(record, ctx)
+            (small,) = fmt.parse_minimal(record, ctx)
+            if "error" in full:
+                assert small == full
+                continue
+            assert small == {
+                "@timestamp": full["@timestamp"],
+                "message": full["message"],
+                "log": {"file": {"path": full["log"]["file"]["path"]}},
+            }
+            assert cloudwatch_message(small) == cloudwatch_message(full)

@@ -146,3 +146,41 @@ def test_timestamp_ms() -> None:
     assert timestamp_ms({"@timestamp": "2024-03-01T00:00:01.500Z"}, 0) == 1709251201500
     assert timestamp_ms({"@timestamp": "nope"}, 42) == 42
     assert timestamp_ms({}, 7) == 7
+
+
+class MinimalKeyValueFormat(KeyValueFormat):
+    """Counts which parser the pipeline chose."""
+
+    def __init__(self) -> None:
+        self.calls = {"parse": 0, "parse_minimal": 0}
+
+    def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
+        self.calls["parse"] += 1
+        return super().parse(record, ctx)
+
+    def parse_minimal(self, record: Record, ctx: ParseContext) -> list[Document]:
+        self.calls["parse_minimal"] += 1
+        return super().parse(record, ctx)
+
+
+class TextOnlySink(ListSink):
+    needs_documents = False
+
+
+@pytest.mark.parametrize(
+    ("sinks", "chosen"),
+    [
+        ([TextOnlySink()], "parse_minimal"),
+        ([TextOnlySink(), ListSink("docs")], "parse"),
+        ([ListSink()], "parse"),
+    ],
+)
+def test_minimal_parse_only_when_no_sink_reads_documents(
+    s3: Any, sinks: list[Any], chosen: str
+) -> None:
+    fmt = MinimalKeyValueFormat()
+    notice = ObjectNotice(ObjectRef("raw", "app/x.log.gz"))
+    summary = process_object(ObjectJob(s3, notice, fmt, sinks))
+    assert fmt.calls[chosen] == summary.records == 3002
+    assert sum(fmt.calls.values()) == 3002
+    assert summary.parse_errors == 1

@@ -29,7 +29,11 @@ class SinkStats:
 
 
 class Sink(Protocol):
-    """A batched destination. ``add`` may flush a full batch; ``flush`` sends the rest."""
+    """A batched destination. ``add`` may flush a full batch; ``flush`` sends the rest.
+
+    A sink that reads only an event's ``message`` and time (never its document) says so with
+    a class attribute ``needs_documents = False``; see :func:`wants_documents`.
+    """
 
     name: str
     stats: SinkStats
@@ -45,3 +49,8 @@ class Sink(Protocol):
     def take_failures(self) -> list[Failure]:
         """Return (and forget) the events that could not be shipped since the last call."""
         ...
+
+
+def wants_documents(sink: Sink) -> bool:
+    """Whether ``sink`` reads events' documents (``needs_documents``, default True)."""
+    return bool(getattr(sink, "needs_documents", True))

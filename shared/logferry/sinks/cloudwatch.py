@@ -262,6 +262,9 @@ class CloudWatchSink:
     raised for AWS errors: what cannot be shipped comes back from :meth:`take_failures`.
     """
 
+    needs_documents = False
+    """Only messages and times are shipped: the pipeline may skip building full documents."""
+
     def __init__(
         self,
         client: Any,
