@@ -32,9 +32,11 @@ def count_document(
 class StatusCounts:
     """A sink that counts events per (minute, status) and, on flush, ships the counts.
 
-    The counts of one object go to ``inner`` as documents with deterministic ids (object,
-    minute, status), so a redelivered object overwrites its own counts; a search
-    aggregation sums them across objects.
+    The counts of one run go to ``inner`` as documents with deterministic ids (object, the
+    byte offset the run started at, minute, status): a redelivered object overwrites its own
+    counts, and the runs of an object handed on across invocations keep theirs side by side
+    (``status_counts.from_offset`` says which part each counts). A search aggregation sums
+    them across objects and parts.
     """
 
     name = "status_counts"
@@ -42,13 +44,16 @@ class StatusCounts:
     def __init__(self, inner: Sink, ref: ObjectRef) -> None:
         self.stats = SinkStats()
         self._inner = inner
-        self._ref = replace(ref, key=ref.key + "#status_counts")
+        self._ref = ref
         self._source = ref.uri
         self._counts: Counter[tuple[str, int, int | None]] = Counter()
+        self._from_offset: int | None = None
 
     def add(self, event: Event) -> None:
         """Count one event (error documents without a status count as ``None``)."""
         doc = event.document
+        if self._from_offset is None:
+            self._from_offset = int(doc.get("log", {}).get("offset") or 0)
         status = doc.get("http", {}).get("response", {}).get("status_code")
         dataset = doc.get("event", {}).get("dataset", "unknown")
         minute = event.timestamp_ms - event.timestamp_ms % MINUTE_MS
@@ -56,15 +61,17 @@ class StatusCounts:
 
     def flush(self) -> None:
         """Ship the counts gathered so far to the inner sink."""
+        start = self._from_offset or 0
+        ids = replace(self._ref, key=f"{self._ref.key}#status_counts@{start}")
         for (dataset, minute, status), count in sorted(
             self._counts.items(), key=lambda kv: (kv[0][1], kv[0][2] or 0)
         ):
             doc = count_document(dataset, minute, status, count, self._source)
-            self._inner.add(
-                Event(doc_id(self._ref, minute, status or 0), minute, doc, doc["message"])
-            )
+            doc["status_counts"]["from_offset"] = start
+            self._inner.add(Event(doc_id(ids, minute, status or 0), minute, doc, doc["message"]))
             self.stats.shipped += 1
         self._counts.clear()
+        self._from_offset = None
         self._inner.flush()
 
     def take_failures(self) -> list[Failure]:
