@@ -28,9 +28,7 @@ def _format_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _parse_file(
-    path: str, fmt: LogFormat, out: Any, verbose: bool, totals: list[int]
-) -> None:
+def _parse_file(path: str, fmt: LogFormat, out: Any, verbose: bool, totals: list[int]) -> None:
     """Write one file's documents to ``out`` as NDJSON; add (records, documents, errors)
     to ``totals``.
 
