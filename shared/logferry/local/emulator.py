@@ -4,6 +4,8 @@ Run as `python -m logferry.local.emulator --port N`. Patches applied to moto 5.2
 - `LambdaFunction._invoke_lambda` (every invoke path ends there) runs the zip via `HostRunner`;
 - S3 notifications, EventBridge targets and `InvocationType=Event` go to an asynchronous
   worker queue, retried twice on function error like AWS (moto runs them inside the request).
+Presigned S3 requests pass `presign_guard.PresignGuard` first: expiry, signature (with the
+local stack's credentials) and body checksum are enforced as S3 does; moto checks none of them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from logferry.local.endpoints import state_dir
+from logferry.local.endpoints import DUMMY_CREDENTIALS, state_dir
+from logferry.local.presign_guard import PresignGuard
 from logferry.local.runner import FunctionSpec, HostRunner
 
 MOTO_VERSION = "5.2.5"
@@ -197,7 +200,10 @@ def serve(port: int, state: Path) -> None:
     retry = tuple(float(d) for d in delays.split(",")) if delays else DEFAULT_RETRY_DELAYS
     runner = HostRunner(state, url)
     install_patches(runner, AsyncInvoker(retry_delays=retry))
-    app = DomainDispatcherApplication(create_backend_app)
+    credentials = {
+        DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"]: DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+    }
+    app = PresignGuard(DomainDispatcherApplication(create_backend_app), credentials)
     server = make_server("127.0.0.1", port, app, True, request_handler=MotoRequestHandler)
     signal.signal(signal.SIGTERM, _stop)
     print(f"emulator listening on {url} after {time.monotonic() - started:.2f}s", flush=True)
