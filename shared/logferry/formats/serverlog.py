@@ -16,10 +16,12 @@ without an offset. The seed's servers are in Japan, so the zone defaults to JST
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import PurePosixPath
+from typing import Any
 
-from logferry.formats.base import LineFormat, base_document, error_document, iso, put
+from logferry.formats.base import LineFormat, base_document, error_document, iso
 from logferry.formats.timeparse import parse_zone
 from logferry.model import Document, ParseContext, Record
 
@@ -110,6 +112,7 @@ class ServerLogFormat(LineFormat):
 
     def __init__(self, tz: str = "+09:00") -> None:
         self.zone = parse_zone(tz)
+        self._hosts: dict[str, str | None] = {}
 
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """One document per line; other lines (headers, garbage) give error documents."""
@@ -130,25 +133,46 @@ class ServerLogFormat(LineFormat):
             return [error_document(record, ctx, self.dataset, str(exc))]
         vm = dict(zip((*VMSTAT_COLUMNS, "gu"), values, strict=False))
         doc["@timestamp"] = iso(local)
-        put(doc, "event.timezone", local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:])
-        put(doc, "host.name", host_from_key(ctx.ref.key))
-        put(doc, "host.uptime", up_seconds)
-        for window, value in (("1", l1), ("5", l5), ("15", l15)):
-            put(doc, f"system.load.{window}", float(value))
-        for field, column in (
-            ("user", "us"), ("system", "sy"), ("idle", "id"), ("iowait", "wa"), ("steal", "st"),
-            ("guest", "gu"),
-        ):  # fmt: skip
-            if column in vm:
-                put(doc, f"system.cpu.{field}.pct", vm[column] / 100)
-        put(doc, "system.memory.free", vm["free"] * 1024)
-        put(doc, "system.memory.swap.used.bytes", vm["swpd"] * 1024)
-        put(doc, "serverlog.datetime", f"{date} {time}")
-        put(doc, "serverlog.uptime", up_text)
-        put(doc, "serverlog.users", int(users) if users is not None else None)
-        put(doc, "serverlog.load", {"1": l1, "5": l5, "15": l15})
-        put(doc, "serverlog.vmstat", vm)
+        doc["event"]["timezone"] = _offset_text(local.utcoffset())
+        host: dict[str, Any] = {"uptime": up_seconds}
+        name = self._host_name(ctx.ref.key)
+        if name is not None:
+            host["name"] = name
+        doc["host"] = host
+        doc["system"] = {
+            "load": {"1": float(l1), "5": float(l5), "15": float(l15)},
+            "cpu": {field: {"pct": vm[col] / 100} for field, col in _CPU_FIELDS if col in vm},
+            "memory": {"free": vm["free"] * 1024, "swap": {"used": {"bytes": vm["swpd"] * 1024}}},
+        }
+        raw: dict[str, Any] = {
+            "datetime": f"{date} {time}",
+            "uptime": up_text,
+            "load": {"1": l1, "5": l5, "15": l15},
+            "vmstat": vm,
+        }
+        if users is not None:
+            raw["users"] = int(users)
+        doc["serverlog"] = raw
         return [doc]
+
+    def _host_name(self, key: str) -> str | None:
+        if key not in self._hosts:
+            self._hosts[key] = host_from_key(key)
+        return self._hosts[key]
+
+
+_CPU_FIELDS = (
+    ("user", "us"), ("system", "sy"), ("idle", "id"), ("iowait", "wa"), ("steal", "st"),
+    ("guest", "gu"),
+)  # fmt: skip
+
+
+@lru_cache(maxsize=64)
+def _offset_text(offset: timedelta | None) -> str:
+    """A UTC offset as ``+09:00``."""
+    minutes = int((offset or timedelta()).total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def csv_row(doc: Document) -> list[str]:
