@@ -31,17 +31,7 @@ def _uri(chain: Chain, sample: SampleObject) -> str:
 
 
 def _summaries(chain: Chain, function: str, uri: str, expected: int) -> list[dict[str, Any]]:
-    """Wait until ``function`` logged ``expected`` summaries for ``uri``; return them."""
-
-    def logged() -> list[dict[str, Any]] | None:
-        found = [s for s in chain.summaries(function) if s["object"] == uri]
-        return found if len(found) >= expected else None
-
-    return wait_for(
-        logged,
-        timeout=TIMEOUT,
-        what=f"{expected} summaries of {uri} in /aws/lambda/{function}",
-    )
+    return chain.wait_summaries(function, uri, expected, TIMEOUT)
 
 
 def test_same_object_notified_twice_creates_no_duplicates(chain: Chain, run_id: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -231,3 +232,18 @@ def test_regex_time_group_may_be_called_at_timestamp() -> None:
         r"(?P<@timestamp>\S+) (?P<word>\w+)", time_field="@timestamp", time_format="iso8601"
     )
     assert one(fmt, "2024-03-01T09:00:00+09:00 hi")["@timestamp"] == "2024-03-01T00:00:00.000Z"
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["", "plain", 'a\\"b', "ends with \\\\", '\\"', 'x\\\\y \\"z\\"', "tab\\tok", "é日本 " * 900],
+)
+def test_quoted_field_matches_the_per_character_definition(field: str) -> None:
+    """The unrolled quoted-field regex accepts and captures exactly what the plain one does."""
+    from logferry.formats.access import _QUOTED
+
+    reference = re.compile(r'"((?:[^"\\]|\\.)*)"')
+    for text in (f'"{field}"', f'"{field}" "{field}"', f'"{field}', f'"{field}\\"'):
+        expected = reference.match(text)
+        got = re.compile(_QUOTED).match(text)
+        assert (got and got.group(1)) == (expected and expected.group(1)), text

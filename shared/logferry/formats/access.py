@@ -20,7 +20,9 @@ from logferry.formats.base import (
 from logferry.formats.timeparse import APACHE_TIME_FORMAT, apache_time_to_iso
 from logferry.model import Document, ParseContext, Record
 
-_QUOTED = r'"((?:[^"\\]|\\.)*)"'
+_QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
+"""A quoted field with backslash escapes, as an unrolled loop: runs of plain characters are
+matched in one step (an alternation per character made 3 KB requests parse 7x slower)."""
 _ACCESS_RE = re.compile(
     r"(\S+) (\S+) (\S+) \[([^\]]+)\] "
     + _QUOTED

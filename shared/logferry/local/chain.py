@@ -129,3 +129,18 @@ class Chain:
             if isinstance(line, dict) and isinstance(line.get("summary"), dict):
                 found.append(line["summary"])
         return found
+
+    def wait_summaries(
+        self, function: str, uri: str, expected: int, timeout: float
+    ) -> list[dict[str, Any]]:
+        """Wait until ``function`` logged ``expected`` summaries for ``uri``; return them."""
+
+        def logged() -> list[dict[str, Any]] | None:
+            found = [s for s in self.summaries(function) if s["object"] == uri]
+            return found if len(found) >= expected else None
+
+        return wait_for(
+            logged,
+            timeout=timeout,
+            what=f"{expected} summaries of {uri} in /aws/lambda/{function}",
+        )

@@ -411,6 +411,16 @@ def deploy(
     return deployment
 
 
+def deploy_function(
+    endpoints: Endpoints, build_dir: Path, fn: FunctionPlan, progress: Progress = print
+) -> str:
+    """Create or update one function (e.g. a test variant of a planned one); return its ARN.
+
+    No trigger is added: invoke it directly, as an S3 notification would.
+    """
+    return _Deployer(endpoints, progress).function(fn, build_dir)
+
+
 def deployment_path(directory: Path | None = None) -> Path:
     """Path of deployment.json in the state directory."""
     return (directory or state_dir()) / DEPLOYMENT_FILE
