@@ -32,6 +32,19 @@ def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
         raise ConfigError(f"{name}={raw!r}: expected an integer") from None
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number of seconds") from None
+    if not 0 <= value < 900:
+        raise ConfigError(f"{name}={raw!r}: expected seconds in [0, 900)")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a log-shipping function can be told through its environment.
@@ -90,5 +103,5 @@ class Settings:
             quarantine_prefix=e.get("QUARANTINE_PREFIX") or "quarantine",
             output_bucket=e.get("OUTPUT_BUCKET") or None,
             status_counts=_bool(e, "STATUS_COUNTS", False),
-            reserve_seconds=float(_int(e, "RESERVE_SECONDS", 20) or 20),
+            reserve_seconds=_seconds(e, "RESERVE_SECONDS", 20.0),
         )
