@@ -12,8 +12,9 @@ on through the runtime's continuation event, as the Lambda does. Once as a singl
 (what ALB writes: each continuation re-reads and re-inflates from byte 0), once as ~1 MiB
 members (a continuation ranged-GETs from the last member start). The overhead is CPU seconds
 (every thread of this process; a busy machine disturbs it less than wall time) of all runs
-over one go, minus 1, best of ``--repeats``; the wall-clock ratio is given next to it. Every
-run is checked: nothing failed, records/documents/shipped/bytes add up to the one-go run, and
+over one go, minus 1, best of ``--repeats`` (in alternating order); the wall-clock ratio is
+given next to it, and ``cpu_spread`` says how far repeats of the same pass differed (an
+overhead smaller than that is within noise). Every run is checked: nothing failed, records/documents/shipped/bytes add up to the one-go run, and
 the log stream holds as many bytes as after one go.
 
 The last line printed is one JSON object with every figure.
@@ -201,20 +202,31 @@ def timed_pass(
         logs.delete_log_group(logGroupName=group)  # moto keeps every event in memory
 
 
+def spread(values: list[float]) -> float:
+    """How far apart repeated measurements are: (max - min) / min."""
+    return round(max(values) / min(values) - 1, 4)
+
+
 def compare(
-    s3: Any, logs: Any, ref: ObjectRef, multi: bool, runs: int, repeats: int
+    s3: Any, logs: Any, ref: ObjectRef, lines: int, multi: bool, runs: int, repeats: int
 ) -> dict[str, Any]:
-    """One object in one go vs in ``runs`` invocations; the best of ``repeats`` of each."""
+    """One object in one go vs in ``runs`` invocations; the best of ``repeats`` of each.
+
+    The order alternates between repeats (one go first, then split first), so a machine
+    getting busier or quieter during the run does not favour one side.
+    """
+    stop_at = math.ceil(lines / runs / 1000) * 1000
     cpu: dict[str, list[float]] = {"one_go": [], "split": []}
     wall: dict[str, list[float]] = {"one_go": [], "split": []}
     for repeat in range(repeats):
-        prefix = f"/bench/continuation/{ref.key}/{repeat}"
-        one, stored_one = timed_pass(s3, logs, ref, f"{prefix}/one_go", None)
+        passes = {}
+        for mode in ("one_go", "split") if repeat % 2 == 0 else ("split", "one_go"):
+            group = f"/bench/continuation/{ref.key}/{repeat}/{mode}"
+            passes[mode] = timed_pass(s3, logs, ref, group, stop_at if mode == "split" else None)
+        (one, stored_one), (split, stored_split) = passes["one_go"], passes["split"]
         whole = one[0].summary
-        if whole.shipped["cloudwatch"] != whole.documents or whole.documents != whole.records:
-            raise RuntimeError(f"one go incomplete: {whole.to_json()}")
-        stop_at = math.ceil(whole.records / runs / 1000) * 1000
-        split, stored_split = timed_pass(s3, logs, ref, f"{prefix}/split", stop_at)
+        if not whole.shipped["cloudwatch"] == whole.documents == whole.records == lines:
+            raise RuntimeError(f"one go incomplete ({lines} lines): {whole.to_json()}")
         check_split(whole, [t.summary for t in split], runs, multi)
         if stored_one != stored_split:
             raise RuntimeError(
@@ -231,7 +243,7 @@ def compare(
         min(v) for v in (cpu["one_go"], cpu["split"], wall["one_go"], wall["split"])
     )
     return {
-        "lines": whole.records,
+        "lines": lines,
         "runs": runs,
         "one_go_cpu_s": round(one_cpu, 2),
         "split_cpu_s": round(split_cpu, 2),
@@ -239,12 +251,14 @@ def compare(
         "split_wall_s": round(split_wall, 2),
         "overhead_cpu": overhead(one_cpu, split_cpu),
         "overhead_wall": overhead(one_wall, split_wall),
+        "cpu_spread": max(spread(cpu["one_go"]), spread(cpu["split"])),
     }
 
 
 def continuations(mb: int, runs: int, repeats: int, start: datetime) -> dict[str, Any]:
     """Part (b): continuation overhead on a single-member and a multi-member gzip object."""
-    single = sample_file(lines_for(mb, start), start).read_bytes()
+    lines = lines_for(mb, start)
+    single = sample_file(lines, start).read_bytes()
     objects = {"single": single, "multi": b"".join(gzip_members(gzip.decompress(single), MIB))}
     figures: dict[str, Any] = {}
     with emulator() as (url, _):
@@ -256,7 +270,7 @@ def continuations(mb: int, runs: int, repeats: int, start: datetime) -> dict[str
             ref = ObjectRef(BUCKET, key, etag=etag, size=len(body))
             figures[name] = {
                 "gzip_mb": round(len(body) / MIB, 1),
-                **compare(s3, logs, ref, name == "multi", runs, repeats),
+                **compare(s3, logs, ref, lines, name == "multi", runs, repeats),
             }
     return {
         "continuation_object_mb": mb,
@@ -265,6 +279,7 @@ def continuations(mb: int, runs: int, repeats: int, start: datetime) -> dict[str
         "continuation_overhead_multi": figures["multi"]["overhead_cpu"],
         "continuation_overhead": max(f["overhead_cpu"] for f in figures.values()),
         "continuation_overhead_wall": max(f["overhead_wall"] for f in figures.values()),
+        "continuation_cpu_spread": max(f["cpu_spread"] for f in figures.values()),
         "continuation": figures,
     }
 
@@ -276,7 +291,7 @@ def main() -> int:
     )
     parser.add_argument("--continuation-mb", type=int, default=100)
     parser.add_argument("--runs", type=int, default=4, help="invocations the object is split in")
-    parser.add_argument("--repeats", type=int, default=2, help="best of this many passes")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many passes")
     args = parser.parse_args()
 
     start = data_start(datetime.now(UTC))
