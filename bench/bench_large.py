@@ -14,8 +14,9 @@ members (a continuation ranged-GETs from the last member start). The overhead is
 (every thread of this process; a busy machine disturbs it less than wall time) of all runs
 over one go, minus 1, best of ``--repeats`` (in alternating order); the wall-clock ratio is
 given next to it, and ``cpu_spread`` says how far repeats of the same pass differed (an
-overhead smaller than that is within noise). Every run is checked: nothing failed, records/documents/shipped/bytes add up to the one-go run, and
-the log stream holds as many bytes as after one go.
+overhead smaller than that is within noise). Every run is checked: nothing failed,
+records/documents/shipped/bytes add up to the one-go run, and the log stream holds as many
+bytes as after one go.
 
 The last line printed is one JSON object with every figure.
 """
