@@ -30,6 +30,7 @@ import json
 import math
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -105,7 +106,11 @@ def emulator() -> Iterator[tuple[str, int]]:
         yield url, proc.pid
     finally:
         proc.terminate()
-        proc.wait(timeout=120)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def children_cpu_s() -> float:
