@@ -47,8 +47,8 @@ fmt: setup ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: setup ## Throughput and memory benchmark (prints one JSON line last)
-	$(BIN)/python bench/bench_alb.py
+bench: setup ## Benchmarks: throughput, peak RSS 10 MB-2 GB, continuations (one JSON line last)
+	$(BIN)/python bench/run.py
 
 build: setup ## Build one reproducible Lambda zip per function under build/
 	$(BIN)/python scripts/build_lambdas.py

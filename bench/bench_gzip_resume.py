@@ -20,15 +20,17 @@ import itertools
 import json
 import time
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from logferry.formats import get_format
 from logferry.model import Event, ObjectRef
 from logferry.pipeline import ObjectJob, Summary, process_object
+from logferry.runtime import message_renderer
 from logferry.samples.alb import alb_lines
-from logferry.sinks import Failure, SinkStats
-from logferry.sources.events import ObjectNotice
+from logferry.sinks import Failure, Sink, SinkStats
+from logferry.sources.events import ObjectNotice, continuation_event, notices
 from logferry.sources.s3 import open_object
 
 MIB = 1024 * 1024
@@ -74,11 +76,21 @@ class MemoryS3:
         return resp
 
 
-def ship(s3: MemoryS3, notice: ObjectNotice, stop_at: int | None) -> tuple[Summary, float]:
+class Timed(NamedTuple):
+    """A run's summary with the CPU seconds (all threads of this process) and wall seconds."""
+
+    summary: Summary
+    cpu_s: float
+    wall_s: float
+
+
+def ship(
+    s3: Any, notice: ObjectNotice, stop_at: int | None, sinks: Sequence[Sink] | None = None
+) -> Timed:
     """One run; with ``stop_at`` it stops (as if out of time) after about that many records.
 
     The pipeline asks for the time left every 1000 records; the answer turns to "none"
-    once ``stop_at`` records are behind.
+    once ``stop_at`` records are behind. ``sinks`` default to one :class:`CountingSink`.
     """
     asked = [0]
 
@@ -86,17 +98,40 @@ def ship(s3: MemoryS3, notice: ObjectNotice, stop_at: int | None) -> tuple[Summa
         asked[0] += 1
         return 0.0 if stop_at is not None and (asked[0] - 1) * 1000 >= stop_at else 900.0
 
+    fmt = get_format("alb")
     job = ObjectJob(
         s3=s3,
         notice=notice,
-        fmt=get_format("alb"),
-        sinks=[CountingSink()],
+        fmt=fmt,
+        sinks=[CountingSink()] if sinks is None else sinks,
+        render=message_renderer(fmt),
         remaining_seconds=remaining,
         reserve_seconds=1.0,
     )
-    started = time.process_time()
+    cpu, wall = time.process_time(), time.perf_counter()
     summary = process_object(job)
-    return summary, time.process_time() - started
+    return Timed(summary, time.process_time() - cpu, time.perf_counter() - wall)
+
+
+def next_notice(notice: ObjectNotice, summary: Summary) -> ObjectNotice:
+    """The notice the next invocation gets, through the same event (as JSON) the runtime sends."""
+    if summary.next_offset is None:
+        raise RuntimeError(f"{summary.object}: the run did not stop early, nothing to resume")
+    event = continuation_event(notice, summary.next_offset, summary.resume_from)
+    (resumed,) = notices(json.loads(json.dumps(event)))
+    return resumed
+
+
+def gzip_members(data: bytes, member_bytes: int, level: int = 6) -> list[bytes]:
+    """``data`` gzipped as members of about ``member_bytes`` each, cut after a newline.
+
+    Joined, they are one multi-member gzip object (as Firehose and concatenated uploads give).
+    """
+    cut = [0]
+    while cut[-1] + member_bytes < len(data):
+        cut.append(data.index(b"\n", cut[-1] + member_bytes) + 1)
+    cut.append(len(data))
+    return [gzip.compress(data[a:b], level) for a, b in itertools.pairwise(cut)]
 
 
 def resume_overhead(s3: MemoryS3, notice: ObjectNotice) -> float:
@@ -123,35 +158,27 @@ def main() -> None:
         if len(raw) >= args.mib * MIB:
             break
     data = bytes(raw)
-    step = int(args.member_mib * MIB)
-    cut = [0]
-    while cut[-1] + step < len(data):
-        cut.append(data.index(b"\n", cut[-1] + step) + 1)
-    cut.append(len(data))
-    objects = {
-        "single.gz": gzip.compress(data, 6),
-        "multi.gz": b"".join(gzip.compress(data[a:b], 6) for a, b in itertools.pairwise(cut)),
-    }
+    members = gzip_members(data, int(args.member_mib * MIB))
+    objects = {"single.gz": gzip.compress(data, 6), "multi.gz": b"".join(members)}
     t = time.process_time()
     zlib.decompress(objects["single.gz"], 31)
     inflate_s = time.process_time() - t
     figures: dict[str, Any] = {
         "uncompressed_mib": round(len(data) / MIB, 1),
         "lines": data.count(b"\n"),
-        "members": len(cut) - 1,
+        "members": len(members),
         "split": args.split,
         "inflate_only_cpu_s": round(inflate_s, 2),
     }
     for key, body in objects.items():
         s3 = MemoryS3({key: body})
         ref = ObjectRef("bench", key, etag="bench")
-        whole, one_go = ship(s3, ObjectNotice(ref), None)
+        whole, one_go, _ = ship(s3, ObjectNotice(ref), None)
         stop_at = int(whole.records * args.split)
-        first, t1 = ship(s3, ObjectNotice(ref), stop_at)
-        assert first.next_offset is not None
-        resume = ObjectNotice(ref, first.next_offset, resume_from=first.resume_from)
+        first, t1, _ = ship(s3, ObjectNotice(ref), stop_at)
+        resume = next_notice(ObjectNotice(ref), first)
         s3.get_bytes = 0
-        second, t2 = ship(s3, resume, None)
+        second, t2, _ = ship(s3, resume, None)
         fetched = s3.get_bytes
         overhead = resume_overhead(s3, resume)
         assert first.records + second.records == whole.records, (first, second, whole)
