@@ -323,6 +323,9 @@ def main() -> int:
     result["issue7_targets_met"] = {
         "peak_rss_under_150mb": result["peak_rss_mb_max"] < RSS_TARGET_MB,
         "continuation_overhead_at_most_10pct": result["continuation_overhead"] <= OVERHEAD_TARGET,
+        # False: repeats differed by more than the target, so the overhead above cannot say
+        # much; read it with the continuations' resume_cpu_s (measured alone).
+        "continuation_noise_below_10pct": result["continuation_cpu_spread"] < OVERHEAD_TARGET,
     }
     print(json.dumps(result))
     return 0
