@@ -25,8 +25,9 @@ everything load-balancer-specific lives under ``aws.elb.*``:
 - Classic ELB lines are the start of an ALB line without the type: the same regex parses
   them (``aws.elb.protocol`` ``http``/``tcp``). NLB TLS lines have their own regex
   (``aws.elb.listener``, ``connection_time.ms``, ``tls_handshake_time.ms``, ALPN fields).
-- The ``cloud`` and ``aws.elb.log_file`` sub-dicts are shared by the documents of one
-  object (built once): treat documents as read-only.
+- The ``cloud``, ``tls``, ``aws.elb.log_file``, ``aws.elb.backend`` and
+  ``aws.elb.action_executed`` values are shared by the documents that have the same ones
+  (built once per object or per distinct value): treat documents as read-only.
 
 Seed 000 compatibility (off by default): the seed's Lambda wrote each line to CloudWatch
 Logs prefixed with its S3 metadata (``bucket prefix AWSLogs account region yyyy/mm/dd
@@ -250,6 +251,22 @@ def _extra_fields(rest: str) -> list[str]:
     return [q if q or not t else t for q, t in _EXTRA_RE.findall(rest)]
 
 
+SHARED_LIMIT = 10_000
+"""Distinct shared sub-objects kept between objects (a log has a few dozen)."""
+
+
+def _tls(cipher: str | None, proto: str | None, domain: str | None) -> dict[str, Any] | None:
+    """The ``tls`` object of a line (``None`` if it has none of the three fields)."""
+    tls: dict[str, Any] = {}
+    if cipher is not None:
+        tls["cipher"] = cipher
+        if proto is not None:
+            _tls_version(tls, proto)
+    if domain is not None:
+        tls["client"] = {"server_name": domain}
+    return tls or None
+
+
 class _ElbBase(LineFormat):
     """Shared per-object state: the object's fields, computed once per parse context.
 
@@ -265,11 +282,15 @@ class _ElbBase(LineFormat):
         self._cloud: dict[str, Any] = {}
         self._log_file: dict[str, Any] | None = None
         self._meta: AlbKeyMeta | None = None
+        self._shared: dict[tuple[str, Any], Any] = {}
+        """Sub-objects many lines have in common (TLS, target group, actions...), built once."""
 
     def _object(self, ctx: ParseContext) -> None:
         """Cache what every line of ``ctx``'s object shares (key metadata, path, cloud)."""
         self._ctx = ctx
         self._path = ctx.ref.uri
+        if len(self._shared) > SHARED_LIMIT:
+            self._shared.clear()
         meta = self._meta = parse_alb_key(ctx.ref.key)
         account = ctx.account_id or (meta.account if meta else None)
         region = ctx.region or (meta.region if meta else None)
@@ -405,8 +426,13 @@ class AlbFormat(_ElbBase):
             response["bytes"] = int(tx)
         if version is not None:
             http["version"] = version
+        shared = self._shared
         if tstatus is not None:
-            elb["backend"] = {"http": {"response": {"status_code": int(tstatus)}}}
+            backend = shared.get(("backend", tstatus))
+            if backend is None:
+                backend = {"http": {"response": {"status_code": int(tstatus)}}}
+                shared["backend", tstatus] = backend
+            elb["backend"] = backend
         if scheme is not None:
             u = doc["url"] = {
                 "original": url,
@@ -425,10 +451,13 @@ class AlbFormat(_ElbBase):
             elb["request"] = raw_request
         if ua is not None:
             doc["user_agent"] = {"original": ua}
-        if cipher is not None:
-            tls = doc["tls"] = {"cipher": cipher}
-            if proto is not None:
-                _tls_version(tls, proto)
+        if typ is None:
+            domain = None  # Classic ELB lines have no domain (nor any ALB field below)
+        if cipher is not None or domain is not None:
+            tls = shared.get(("tls", cipher, proto, domain))
+            if tls is None:
+                tls = shared["tls", cipher, proto, domain] = _tls(cipher, proto, domain)
+            doc["tls"] = tls
         if typ is None:  # Classic ELB: no ALB fields follow
             if method is None:  # TCP/SSL listener: the byte counts are not HTTP
                 elb["protocol"] = "tcp"
@@ -447,8 +476,6 @@ class AlbFormat(_ElbBase):
                 elb["trace_id"] = trace
                 if root is not None:
                     doc["trace"] = {"id": root}
-            if domain is not None:
-                doc.setdefault("tls", {})["client"] = {"server_name": domain}
             if cert is not None:
                 elb["chosen_cert"] = {"arn": cert}
             if rule is not None:
@@ -456,7 +483,10 @@ class AlbFormat(_ElbBase):
             if created is not None:
                 event["start"] = created[:23] + "Z" if len(created) == 27 else _ts(created)
             if actions is not None:
-                elb["action_executed"] = actions.split(",")
+                executed = shared.get(("actions", actions))
+                if executed is None:
+                    executed = shared["actions", actions] = actions.split(",")
+                elb["action_executed"] = executed
             if redirect is not None:
                 elb["redirect_url"] = redirect
             if error_reason is not None:
