@@ -282,7 +282,7 @@ class _ElbBase(LineFormat):
         self._cloud: dict[str, Any] = {}
         self._log_file: dict[str, Any] | None = None
         self._meta: AlbKeyMeta | None = None
-        self._shared: dict[tuple[str, Any], Any] = {}
+        self._shared: dict[tuple[str | None, ...], Any] = {}
         """Sub-objects many lines have in common (TLS, target group, actions...), built once."""
 
     def _object(self, ctx: ParseContext) -> None:
