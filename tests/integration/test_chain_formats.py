@@ -21,7 +21,7 @@ import pytest
 
 from logferry.demo import SampleObject, alb_object, csv_key, csv_rows, sample_objects
 from logferry.local.chain import Chain
-from logferry.local.endpoints import wait_for
+from logferry.local.endpoints import boto3_client, wait_for
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 120.0
@@ -190,12 +190,59 @@ def test_log2aws_script_uploads_through_the_gateway(
     assert b"<svg" in svg
 
 
-def test_upload_url_refuses_a_bad_date(chain: Chain) -> None:
-    url = f"{chain.deployment.upload_api_url}?server=web01&date=1999-01-01"
+def _refusal(url: str) -> tuple[int, str]:
+    """(HTTP status, the JSON body's ``code``) of a request the API must refuse."""
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url, timeout=60)
-    assert refused.value.code == 400
-    assert json.loads(refused.value.read())["code"]
+    return refused.value.code, json.loads(refused.value.read())["code"]
+
+
+def _days_from_today(days: int) -> str:
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ({"date": "1999-01-01"}, "missing_server"),
+        ({"server": "web 01", "date": "1999-01-01"}, "invalid_server"),
+        ({"server": "..", "date": "1999-01-01"}, "invalid_server"),
+        ({"server": "a" * 65, "date": "1999-01-01"}, "invalid_server"),
+        ({"server": "web01"}, "missing_date"),
+        ({"server": "web01", "date": "yesterday"}, "invalid_date"),
+        ({"server": "web01", "date": "2025-02-30"}, "invalid_date"),
+        ({"server": "web01", "date": "1999-01-01"}, "date_too_old"),
+        ({"server": "web01", "date": "+2"}, "future_date"),
+    ],
+)
+def test_upload_url_refuses_a_bad_request_with_400(
+    chain: Chain, query: dict[str, str], code: str
+) -> None:
+    if query.get("date") == "+2":
+        query = {**query, "date": _days_from_today(2)}
+    url = f"{chain.deployment.upload_api_url}?{urllib.parse.urlencode(query)}"
+    assert _refusal(url) == (400, code)
+
+
+def test_upload_url_refuses_a_caller_outside_the_allowlist_with_403(chain: Chain) -> None:
+    """The allowlist lives in SSM: without 127.0.0.1 in it, the local caller gets a 403."""
+    d = chain.deployment
+    lam = boto3_client("lambda", chain.endpoints)
+    ssm = boto3_client("ssm", chain.endpoints)
+    name = d.upload_function
+    env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    allowed = ssm.get_parameter(Name=d.allowlist_param)["Parameter"]["Value"]
+    url = f"{d.upload_api_url}?server=web01&date={_days_from_today(-1)}"
+    ssm.put_parameter(Name=d.allowlist_param, Value="10.0.0.0/8", Type="StringList", Overwrite=True)
+    fresh = {**env, "ALLOWLIST_TTL_SECONDS": "1"}  # a new environment: no cached old list
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": fresh})
+    try:
+        assert _refusal(url) == (403, "ip_not_allowed")
+    finally:
+        ssm.put_parameter(Name=d.allowlist_param, Value=allowed, Type="StringList", Overwrite=True)
+        lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
+    with urllib.request.urlopen(url, timeout=60) as reply:
+        assert reply.status == 200 and json.loads(reply.read())["url"]
 
 
 @pytest.mark.parametrize("name", ["日本語 ログ", "a+b c+d"])
