@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -40,15 +41,16 @@ def _parse_file(path: str, fmt: LogFormat, out: Any, verbose: bool, totals: list
     pending: list[bytes] = []
     _gz, raw = decompressed(read_file_chunks(path), path)
     chunks = prefetched(raw)
+    append = pending.append
     try:
-        for record in fmt.frame(chunks):
+        for docs in map(parse, fmt.frame(chunks), repeat(ctx)):
             records += 1
-            for doc in parse(record, ctx):
+            for doc in docs:
                 if "error" in doc:
                     errors += 1
                     if verbose:
                         print(doc["error"]["message"], file=sys.stderr)
-                pending.append(dumps(doc, option=newline))
+                append(dumps(doc, option=newline))
             if len(pending) >= 1024:
                 out.write(b"".join(pending))
                 documents += len(pending)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
-from itertools import accumulate, count, repeat
+from itertools import accumulate, chain, count, repeat
 from operator import add
 from typing import Any, Protocol
 
@@ -46,10 +46,15 @@ def frame_lines(
 
     Memory is bounded by the chunk size plus ``max_line``: a longer line is emitted in
     ``max_line`` pieces. Empty lines are skipped (they carry nothing) but counted in
-    ``line_no``. A last line without a terminator is still emitted.
+    ``line_no``. A last line without a terminator is still emitted. The records of each
+    chunk come from C iterators chained together: no Python frame runs per line.
     """
-    tail = b""
-    pos = start_offset  # offset of tail's first byte
+    return chain.from_iterable(_record_runs(chunks, start_offset, max_line))
+
+
+def _record_runs(chunks: Iterable[bytes], pos: int, max_line: int) -> Iterator[Iterable[Record]]:
+    """The records of the stream, one iterable per chunk (``pos``: offset of the first byte)."""
+    tail = b""  # bytes after the last LF seen, starting at offset pos
     line_no = 0
     for chunk in chunks:
         if not chunk:
@@ -58,33 +63,38 @@ def frame_lines(
         end = data.rfind(b"\n") + 1
         body, tail = data[:end], data[end:]
         if body:
-            yield from _split_lines(body, pos, line_no)
+            yield _split_lines(body, pos, line_no)
             pos += end
             line_no += body.count(b"\n")
+        pieces = []
         while len(tail) > max_line:
             line_no += 1
-            yield Record(pos, tail[:max_line], line_no)
+            pieces.append(Record(pos, tail[:max_line], line_no))
             tail = tail[max_line:]
             pos += max_line
+        if pieces:
+            yield pieces
     if tail:
-        line_no += 1
         line = tail[:-1] if tail[-1] == 13 else tail
         if line:
-            yield Record(pos, line, line_no)
+            yield (Record(pos, line, line_no + 1),)
 
 
 def _split_lines(body: bytes, pos: int, line_no: int) -> Iterator[Record]:
     """The records of ``body`` (whole lines, ending with a LF) starting at offset ``pos``.
 
-    The usual case (no CR, no empty line) is built by ``map``/``zip`` in C, one record per
-    line without a Python loop iteration; the other cases go line by line.
+    The usual case (no CR, no empty line) is a ``map`` over ``zip``: built in C, one record
+    per line without a Python loop iteration; the other cases go line by line.
     """
     lines = body.split(b"\n")
     lines.pop()  # the empty string after the last LF
     if b"\r" not in body and b"\n\n" not in body and body[0] != 10:
         offsets = accumulate(map(add, map(len, lines), repeat(1)), initial=pos)
-        yield from map(_new_record, zip(offsets, lines, count(line_no + 1)))
-        return
+        return map(_new_record, zip(offsets, lines, count(line_no + 1)))
+    return _split_slowly(lines, pos, line_no)
+
+
+def _split_slowly(lines: list[bytes], pos: int, line_no: int) -> Iterator[Record]:
     for line in lines:
         line_no += 1
         size = len(line)
