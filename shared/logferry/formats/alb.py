@@ -364,10 +364,9 @@ class AlbFormat(_ElbBase):
         m = _ALB_RE.match(line)
         if m is None or (m[1] is None) is self.typed:
             return self._error(record, ctx, line)
-        time = m[2]
         return [
             {
-                "@timestamp": time[:23] + "Z" if len(time) == 27 else _ts(time),
+                "@timestamp": _ts(m[2]),
                 "message": line,
                 "log": {"file": {"path": self._path}},
             }

@@ -92,6 +92,7 @@ def parse_uptime(text: str) -> tuple[int, str]:
     return seconds, " ".join(shown)
 
 
+@lru_cache(maxsize=256)
 def host_from_key(key: str) -> str | None:
     """The server name from the upload key ``<server>/<date>.log`` (its parent folder)."""
     parent = PurePosixPath(key).parent.name
@@ -112,7 +113,6 @@ class ServerLogFormat(LineFormat):
 
     def __init__(self, tz: str = "+09:00") -> None:
         self.zone = parse_zone(tz)
-        self._hosts: dict[str, str | None] = {}
 
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """One document per line; other lines (headers, garbage) give error documents."""
@@ -135,7 +135,7 @@ class ServerLogFormat(LineFormat):
         doc["@timestamp"] = iso(local)
         doc["event"]["timezone"] = _offset_text(local.utcoffset())
         host: dict[str, Any] = {"uptime": up_seconds}
-        name = self._host_name(ctx.ref.key)
+        name = host_from_key(ctx.ref.key)
         if name is not None:
             host["name"] = name
         doc["host"] = host
@@ -154,11 +154,6 @@ class ServerLogFormat(LineFormat):
             raw["users"] = int(users)
         doc["serverlog"] = raw
         return [doc]
-
-    def _host_name(self, key: str) -> str | None:
-        if key not in self._hosts:
-            self._hosts[key] = host_from_key(key)
-        return self._hosts[key]
 
 
 _CPU_FIELDS = (

@@ -169,7 +169,7 @@ def to_log_events(event: Event, limits: Limits = DEFAULT_LIMITS) -> list[LogEven
     replayed as its whole message.
     """
     message = event.message
-    size = (len(message) if message.isascii() else utf8_len(message)) + EVENT_OVERHEAD
+    size = utf8_len(message) + EVENT_OVERHEAD
     if size <= limits.event_bytes:
         return [LogEvent(event.timestamp_ms, message, size, event.id)]
     slim = Event(event.id, event.timestamp_ms, {}, message)
@@ -248,7 +248,7 @@ class _Buffer:
 
     def extend(self, events: list[LogEvent]) -> None:
         self.events += events
-        for e in events:
+        for e in events:  # one event, almost always: a loop beats sum() over a generator
             self.bytes += e.size
 
 
