@@ -8,14 +8,12 @@ import io
 import json
 import signal
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from logferry.backfill import (
     BackfillState,
@@ -43,14 +41,6 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 def _info(n: int, size: int = 100) -> ObjectInfo:
     return ObjectInfo(f"logs/{n:03d}.log", f"etag{n}", size, T0 + timedelta(hours=n))
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def test_list_objects_filters_by_last_modified(s3: Any) -> None:

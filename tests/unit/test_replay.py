@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from logferry.model import Event
 from logferry.replay import parked_offset, parse_source, register, replay
@@ -50,14 +48,6 @@ class FakeSink:
 def _event(n: int, ts_ms: int = 1_790_000_000_000) -> Event:
     doc = {"message": f"line {n}", "event": {"dataset": "aws.alb"}}
     return Event(f"id-{n}", ts_ms + n, doc, f"line {n}")
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def _park(q: Quarantine, sink: str, ids: range, offset: int = 0, ts_ms: int = 0) -> str:

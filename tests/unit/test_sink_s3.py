@@ -8,12 +8,9 @@ import json
 import math
 import random
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from logferry.model import Event, ObjectRef
 from logferry.sinks import Failure
@@ -28,14 +25,6 @@ from logferry.sinks.s3 import (
 
 BUCKET = "out"
 WHEN = 1_790_000_000.0  # 2026-09-21 UTC
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def body(client: Any, key: str) -> bytes:
