@@ -112,10 +112,35 @@ def test_sink_ships_10000_events_and_redelivery_keeps_the_count(engine: str, nod
 
 def test_mapping_error_comes_back_as_a_failure(engine: str, node: str) -> None:
     sink = SearchSink(make_client(node, engine), prefix="itest")
-    bad = Event("bad-1", T0, {"event": {"dataset": "aws.alb"}, "source": {"ip": "nope"}}, "x")
+    # a value where the template maps an object: ignore_malformed cannot help
+    bad = Event("bad-1", T0, {"event": {"dataset": "aws.alb"}, "log": "flat"}, "x")
     sink.add(bad)
     sink.flush()
     [failure] = sink.take_failures()
     assert failure.event is bad
     assert failure.reason.startswith("search: 400 ") and "parsing_exception" in failure.reason
-    assert "source.ip" in failure.reason
+    assert "[log]" in failure.reason
+
+
+def test_malformed_values_are_left_out_and_the_document_indexed(engine: str, node: str) -> None:
+    """An address, port or status a line got wrong must not cost the whole document."""
+    client = make_client(node, engine)
+    sink = SearchSink(client, prefix="itest")
+    doc = {
+        "event": {"dataset": "aws.alb"},
+        "message": "odd line",
+        "source": {"ip": "", "port": 2817},
+        "destination": {"ip": "nope", "port": 99_999_999_999},
+        "http": {"response": {"status_code": 99_999}},
+    }
+    sink.add(Event("odd-1", T0, doc, "odd line"))
+    sink.flush()
+    assert sink.take_failures() == [] and sink.stats.shipped == 1
+    client.indices.refresh(index="itest-*")
+    hits = client.search(index="itest-*", body={"query": {"ids": {"values": ["odd-1"]}}})
+    [hit] = hits["hits"]["hits"]
+    assert hit["_source"] == doc  # the source keeps what the line said
+    assert {"destination.ip", "destination.port", "http.response.status_code"} <= set(
+        hit["_ignored"]
+    )
+    assert "source.port" not in hit["_ignored"]

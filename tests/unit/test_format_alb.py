@@ -234,6 +234,14 @@ def test_bracketed_ipv6_and_transform_fields() -> None:
     assert elb["request_transform_status"] == "TRANSFORMED"
 
 
+def test_address_with_an_empty_ip_keeps_the_port() -> None:
+    """``:2817`` matches ``ip:port`` with an empty ip; it once raised IndexError."""
+    doc = parse(HTTP.replace("192.168.131.39:2817 10.0.0.1:80", ":2817 :80"))
+    assert doc["source"] == {"ip": "", "port": 2817}
+    assert doc["destination"] == {"ip": "", "port": 80}
+    assert "error" not in doc
+
+
 def test_multiple_targets_and_malformed_request() -> None:
     line = (
         f"http {HEAD} 192.168.131.39:2817 - -1 -1 -1 400 - 0 272 "

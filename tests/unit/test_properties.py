@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -207,3 +208,46 @@ def test_parse_never_raises_and_documents_are_complete(name: str, data: bytes, o
         if "error" in doc:
             assert isinstance(doc["error"]["message"], str) and doc["error"]["message"]
         json.dumps(doc)  # every document can be shipped as JSON
+
+
+EDGE_TOKENS = [
+    b"", b"-", b":", b":80", b"[::1]:80", b"[]:1", b"::", b'"', b'""', b'"-"', b"\\", b'\\"',
+    b"-1", b"-:", b"1e9", b"99999999999999999999999", b"NaN", b"\xff", b"\x00", b"\t",
+]  # fmt: skip
+"""Tokens that sit at the edges of the field patterns (empty addresses, stray quotes...)."""
+
+
+def _own_lines(name: str) -> list[bytes]:
+    """The golden input lines of format ``name`` (plus generated ones for ALB)."""
+    lines = [
+        line
+        for path in sorted((GOLDEN / name).glob("*.log"))
+        for line in path.read_bytes().splitlines()
+    ]
+    if name == "alb":
+        lines += [
+            line.encode() for line in alb_lines(3, datetime(2026, 11, 24, tzinfo=UTC), seed=1)
+        ]
+    return [line for line in lines if line]
+
+
+LINE_FORMATS = sorted(name for name in FORMATS if _own_lines(name))
+
+
+def test_edge_token_test_covers_the_line_formats() -> None:
+    assert {"alb", "elb", "nlb", "apache", "nginx", "regex", "serverlog", "apigw"} <= set(
+        LINE_FORMATS
+    )
+
+
+@pytest.mark.parametrize("name", LINE_FORMATS)
+def test_every_field_of_every_golden_line_replaced_by_an_edge_token_still_parses(name: str) -> None:
+    """Exhaustive over (golden line, field, edge token): parsing never raises, the line is kept."""
+    fmt = FORMATS[name]
+    for seed in _own_lines(name):
+        for field in range(seed.count(b" ") + 1):
+            for token in EDGE_TOKENS:
+                data = _mutate(seed, field, token)
+                for doc in fmt.parse(Record(0, data, 1), CTX):
+                    json.dumps(doc)
+                    assert doc["message"] == data.decode("utf-8", "replace")

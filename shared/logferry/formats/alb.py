@@ -278,7 +278,7 @@ class _ElbBase(LineFormat):
 
     def __init__(self) -> None:
         self._ctx: ParseContext | None = None
-        self._path = ""
+        self._file: dict[str, str] = {}
         self._cloud: dict[str, Any] = {}
         self._log_file: dict[str, Any] | None = None
         self._meta: AlbKeyMeta | None = None
@@ -288,7 +288,7 @@ class _ElbBase(LineFormat):
     def _object(self, ctx: ParseContext) -> None:
         """Cache what every line of ``ctx``'s object shares (key metadata, path, cloud)."""
         self._ctx = ctx
-        self._path = ctx.ref.uri
+        self._file = {"path": ctx.ref.uri}
         if len(self._shared) > SHARED_LIMIT:
             self._shared.clear()
         meta = self._meta = parse_alb_key(ctx.ref.key)
@@ -310,7 +310,7 @@ class _ElbBase(LineFormat):
             "@timestamp": ts,
             "message": line,
             "event": {"dataset": self.dataset},
-            "log": {"file": {"path": self._path}, "offset": record.offset},
+            "log": {"file": self._file, "offset": record.offset},
             "cloud": self._cloud,
             "aws": {"elb": elb},
         }
@@ -368,7 +368,7 @@ class AlbFormat(_ElbBase):
             {
                 "@timestamp": _ts(m[2]),
                 "message": line,
-                "log": {"file": {"path": self._path}},
+                "log": {"file": self._file},
             }
         ]
 
@@ -404,7 +404,7 @@ class AlbFormat(_ElbBase):
             "@timestamp": time[:23] + "Z" if len(time) == 27 else _ts(time),
             "message": line,
             "event": event,
-            "log": {"file": {"path": self._path}, "offset": record.offset},
+            "log": {"file": self._file, "offset": record.offset},
             "cloud": self._cloud,
             "http": http,
             "aws": {"elb": elb},
@@ -412,9 +412,9 @@ class AlbFormat(_ElbBase):
         if r >= 0 and t >= 0 and s >= 0:
             event["duration"] = round((r + t + s) * 1e9)
         if cip is not None:
-            doc["source"] = {"ip": cip[1:-1] if cip[0] == "[" else cip, "port": int(cport)}
+            doc["source"] = {"ip": cip[1:-1] if cip[:1] == "[" else cip, "port": int(cport)}
         if tip is not None:
-            doc["destination"] = {"ip": tip[1:-1] if tip[0] == "[" else tip, "port": int(tport)}
+            doc["destination"] = {"ip": tip[1:-1] if tip[:1] == "[" else tip, "port": int(tport)}
         if method is not None:
             request["method"] = method
         if rx is not None:
