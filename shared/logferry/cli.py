@@ -6,13 +6,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from itertools import repeat
 from typing import Any
 
 import orjson
 
 from logferry import formats
-from logferry.formats.base import LogFormat
+from logferry.formats.base import LogFormat, parser_failure
 from logferry.model import ObjectRef, ParseContext
 from logferry.sources.stream import (
     CorruptObjectError,
@@ -43,7 +42,11 @@ def _parse_file(path: str, fmt: LogFormat, out: Any, verbose: bool, totals: list
     chunks = prefetched(raw)
     append = pending.append
     try:
-        for docs in map(parse, fmt.frame(chunks), repeat(ctx)):
+        for record in fmt.frame(chunks):
+            try:
+                docs = parse(record, ctx)
+            except Exception as exc:  # a parser bug: keep the line, go on with the file
+                docs = parser_failure(record, ctx, fmt, exc)
             records += 1
             for doc in docs:
                 if "error" in doc:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from logferry.formats.base import LogFormat, iso
+from logferry.formats.base import LogFormat, iso, parser_failure
 from logferry.model import Document, Event, IdMaker, ParseContext, Record
 from logferry.sinks import Failure, Sink, wants_documents
 from logferry.sources.events import ObjectNotice
 from logferry.sources.s3 import ObjectGoneError, open_object
 from logferry.sources.stream import CorruptObjectError, prefetched
+
+log = logging.getLogger(__name__)
 
 DRAIN_EVERY = 5000
 """Records between two collections of sink failures (bounds the memory they hold)."""
@@ -146,6 +149,7 @@ def _ship_records(
         parse = getattr(job.fmt, "parse_minimal", parse)
     render = job.render
     sinks = job.sinks
+    parser_failed = False
     for record in records:
         if (
             job.remaining_seconds is not None
@@ -156,7 +160,13 @@ def _ship_records(
             return
         summary.records += 1
         summary.bytes += len(record.data) + 1
-        docs = parse(record, ctx)
+        try:
+            docs = parse(record, ctx)
+        except Exception as exc:  # a parser bug: keep the line, go on with the object
+            docs = parser_failure(record, ctx, job.fmt, exc)
+            if not parser_failed:  # the traceback once per object, the count for every line
+                parser_failed = True
+                log.exception("%s line %d: parser failed", summary.object, record.line_no)
         if not docs:
             summary.skipped += 1
         for index, doc in enumerate(docs):

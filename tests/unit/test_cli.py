@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from logferry.cli import _parse_file
+from logferry.formats.base import LineFormat, base_document
+from logferry.model import Document, ParseContext, Record
 from logferry.samples.alb import alb_lines
 
 EXE = [sys.executable, "-m", "logferry.cli"]
@@ -77,3 +81,26 @@ def test_unknown_file_and_format_list() -> None:
     listing = subprocess.run([*EXE, "formats"], capture_output=True, check=True).stdout.decode()
     for name in ("alb", "cwl", "apache", "nginx", "regex", "serverlog", "apigw"):
         assert name in listing
+
+
+class RaisingFormat(LineFormat):
+    """Raises on lines holding ``boom``: a stand-in for a parser bug."""
+
+    name = "boom"
+    dataset = "test.boom"
+
+    def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
+        if b"boom" in record.data:
+            raise ValueError("kaput")
+        return [base_document(record, ctx, self.dataset)]
+
+
+def test_a_parser_that_raises_loses_no_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    path.write_bytes(b"a\nboom\nc\n")
+    out, totals = io.BytesIO(), [0, 0, 0]
+    _parse_file(str(path), RaisingFormat(), out, False, totals)
+    docs = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [d["message"] for d in docs] == ["a", "boom", "c"]
+    assert totals == [3, 3, 1]
+    assert docs[1]["error"]["message"].endswith("line 2: the boom parser failed: ValueError: kaput")

@@ -102,6 +102,29 @@ def test_counts_and_nothing_lost(s3: Any) -> None:
     assert "s3://raw/app/x.log.gz line 1501" in bad.document["error"]["message"]
 
 
+class RaisingFormat(KeyValueFormat):
+    """Raises where the plain format gives an error document: a stand-in for a parser bug."""
+
+    def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
+        if record.data == b"garbage line":
+            raise KeyError("kaput")
+        return super().parse(record, ctx)
+
+
+def test_a_parser_that_raises_loses_no_line(s3: Any, caplog: pytest.LogCaptureFixture) -> None:
+    sink = ListSink()
+    notice = ObjectNotice(ObjectRef("raw", "app/x.log.gz"))
+    summary = process_object(ObjectJob(s3, notice, RaisingFormat(), [sink]))
+    assert (summary.records, summary.documents, summary.parse_errors) == (3002, 3001, 1)
+    assert summary.shipped == {"mem": 3001} and summary.error is None
+    bad = next(e for e in sink.events if e.message == "garbage line")
+    assert bad.document["error"]["message"] == (
+        "s3://raw/app/x.log.gz line 1501: the kv parser failed: KeyError: 'kaput'"
+    )
+    [logged] = [r for r in caplog.records if r.exc_info]
+    assert "line 1501: parser failed" in logged.getMessage()
+
+
 def test_ids_deterministic_and_distinct(s3: Any) -> None:
     a, b = ListSink(), ListSink()
     run(s3, [a])

@@ -166,6 +166,18 @@ def error_document(
     return doc
 
 
+def parser_failure(
+    record: Record, ctx: ParseContext, fmt: LogFormat, exc: Exception
+) -> list[Document]:
+    """The error document for a record ``fmt.parse`` raised on (a parser bug, not bad input).
+
+    The line is kept and counted like any line that does not parse, and the rest of the
+    object goes on: one odd line must not stop an object or loop its retries.
+    """
+    reason = f"the {fmt.name} parser failed: {type(exc).__name__}: {exc}"
+    return [error_document(record, ctx, fmt.dataset, reason)]
+
+
 def to_int(value: str | None) -> int | None:
     """``'-'`` or empty as ``None``, else an int (``None`` if it is not a number)."""
     if value is None or value in ("-", ""):
