@@ -104,3 +104,15 @@ def test_a_parser_that_raises_loses_no_line(tmp_path: Path) -> None:
     assert [d["message"] for d in docs] == ["a", "boom", "c"]
     assert totals == [3, 3, 1]
     assert docs[1]["error"]["message"].endswith("line 2: the boom parser failed: ValueError: kaput")
+
+
+def test_core_commands_skip_the_other_subcommands_imports() -> None:
+    code = (
+        "import sys\nfrom logferry.cli import main\nmain(['formats'])\n"
+        "heavy = ('slack_sdk', 'logferry.local.stack', 'psutil')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
+    assert out.stdout.splitlines()[-1] == "[]"
+    helped = subprocess.run([*EXE, "--help"], capture_output=True, check=True, text=True).stdout
+    assert "dashboards" in helped and "local" in helped  # the full list is still there
