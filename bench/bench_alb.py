@@ -5,7 +5,8 @@ Both ship a generated gzip ALB log to the same local CloudWatch Logs emulator (m
 on 127.0.0.1). The seed approach (download the whole object, one PutLogEvents per line) runs
 on the first 5,000 lines only, it is that slow; logferry ships every line. The run also
 measures ALB parse throughput (`logferry parse` to /dev/null) against this machine's ceiling
-(gzip decompression + one regex match per line) and peak RSS on a 1 GB object.
+(gzip decompression + one match of the parser's own ALB line regex per line), the two taken in
+turn twice and each at its best, and peak RSS on a 1 GB object.
 
 The last line printed is one JSON object with every figure.
 """
@@ -36,6 +37,8 @@ SEED_LINES = 5000
 PUT_OVERHEAD = 26
 MAX_BATCH = 1_048_576
 MAX_EVENTS = 10_000
+PARSE_REPEATS = 2
+"""Ceiling and parse are measured in turn this many times; each figure is its best run."""
 
 
 def log(msg: str) -> None:
@@ -255,10 +258,12 @@ def main() -> int:
         log(f"logferry: all {args.lines:,} lines")
         ours = logferry_approach(url, "bench", key, "/bench/alb")
         bound = lower_bound(path)
-        log("parse ceiling: gzip + one regex match per line")
-        ceil = ceiling(path)
-        log("logferry parse --format alb > /dev/null")
-        parse = cli_parse(path)
+        ceilings, parses = [], []
+        for repeat in range(1, PARSE_REPEATS + 1):
+            log(f"parse ceiling: gzip + one regex match per line ({repeat}/{PARSE_REPEATS})")
+            ceilings.append(ceiling(path)["lines_per_s"])
+            log(f"logferry parse --format alb > /dev/null ({repeat}/{PARSE_REPEATS})")
+            parses.append(cli_parse(path)["lines_per_s"])
 
         log(f"peak RSS on a {big.stat().st_size / 2**20:.0f} MB gzip object ({big_lines:,} lines)")
         big_key = "big/" + key.rsplit("/", 1)[1]
@@ -279,9 +284,11 @@ def main() -> int:
         "putlogevents_calls": ours["calls"],
         "putlogevents_lower_bound": bound,
         "calls_over_bound": round(ours["calls"] / bound - 1, 4),
-        "parse_lines_per_s": round(parse["lines_per_s"], 1),
-        "ceiling_lines_per_s": round(ceil["lines_per_s"], 1),
-        "parse_vs_ceiling": round(parse["lines_per_s"] / ceil["lines_per_s"], 3),
+        "parse_lines_per_s": round(max(parses), 1),
+        "ceiling_lines_per_s": round(max(ceilings), 1),
+        "parse_vs_ceiling": round(max(parses) / max(ceilings), 3),
+        "parse_runs_lines_per_s": [round(x, 1) for x in parses],
+        "ceiling_runs_lines_per_s": [round(x, 1) for x in ceilings],
         "big_object_uncompressed_mb": round(uncompressed / 2**20, 1),
         "big_object_lines": records,
         "big_object_shipped": shipped,
