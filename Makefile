@@ -7,7 +7,7 @@ LOGFERRY := $(BIN)/logferry
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit e2e lint fmt bench build up down status demo clean \
+.PHONY: help setup test unit e2e lint fmt bench bench-alb bench-large build up down status demo clean \
 	tofu tf-check tf-validate plan deploy destroy
 STACK ?= local
 TOFU := scripts/tofu
@@ -49,6 +49,12 @@ fmt: setup ## Format the code with ruff
 
 bench: setup ## Benchmarks: throughput, peak RSS 10 MB-2 GB, continuations (one JSON line last)
 	$(BIN)/python bench/run.py
+
+bench-alb: setup ## Throughput only: seed vs logferry, parse vs ceiling, 1 GB RSS (about 4 min)
+	$(BIN)/python bench/bench_alb.py
+
+bench-large: setup ## Peak RSS 10 MB-2 GB and continuation overhead only (about 10 min)
+	$(BIN)/python bench/bench_large.py
 
 build: setup ## Build one reproducible Lambda zip per function under build/
 	$(BIN)/python scripts/build_lambdas.py
