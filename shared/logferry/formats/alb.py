@@ -25,7 +25,7 @@ everything load-balancer-specific lives under ``aws.elb.*``:
 - Classic ELB lines are the start of an ALB line without the type: the same regex parses
   them (``aws.elb.protocol`` ``http``/``tcp``). NLB TLS lines have their own regex
   (``aws.elb.listener``, ``connection_time.ms``, ``tls_handshake_time.ms``, ALPN fields).
-- The ``cloud``, ``tls``, ``aws.elb.log_file``, ``aws.elb.backend`` and
+- The ``cloud``, ``log.file``, ``tls``, ``aws.elb.log_file``, ``aws.elb.backend`` and
   ``aws.elb.action_executed`` values are shared by the documents that have the same ones
   (built once per object or per distinct value): treat documents as read-only.
 
@@ -270,8 +270,8 @@ def _tls(cipher: str | None, proto: str | None, domain: str | None) -> dict[str,
 class _ElbBase(LineFormat):
     """Shared per-object state: the object's fields, computed once per parse context.
 
-    The ``cloud`` and ``aws.elb.log_file`` sub-dicts are shared by all documents of one
-    object (built once, not per line): treat documents as read-only.
+    The ``cloud``, ``log.file`` and ``aws.elb.log_file`` sub-dicts are shared by all documents
+    of one object (built once, not per line): treat documents as read-only.
     """
 
     label = ""
