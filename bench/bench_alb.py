@@ -6,7 +6,8 @@ on 127.0.0.1). The seed approach (download the whole object, one PutLogEvents pe
 on the first 5,000 lines only, it is that slow; logferry ships every line. The run also
 measures ALB parse throughput (`logferry parse` to /dev/null) against this machine's ceiling
 (gzip decompression + one match of the parser's own ALB line regex per line), the two taken in
-turn twice and each at its best, and peak RSS on a 1 GB object.
+turn twice, each in a fresh interpreter and each at its best, and peak RSS on a 1 GB object
+(``--big-mb 0`` skips it: `make bench` takes that figure from bench_large.py's series).
 
 The last line printed is one JSON object with every figure.
 """
@@ -24,11 +25,10 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 
-from logferry.formats.alb import _ALB_RE as ALB_LINE_RE  # the parser's own line regex
 from logferry.samples.alb import alb_key, alb_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,17 +155,35 @@ def lower_bound(path: Path) -> int:
     return max(math.ceil(total / MAX_BATCH), math.ceil(count / MAX_EVENTS))
 
 
+CEILING = """
+import sys, gzip, time
+from logferry.formats.alb import _ALB_RE  # the parser's own line regex
+started = time.perf_counter()
+n = 0
+match = _ALB_RE.match
+with gzip.open(sys.argv[1], "rt", encoding="utf-8", errors="replace") as fh:
+    for line in fh:
+        match(line)
+        n += 1
+print(n, time.perf_counter() - started)
+"""
+
+
 def ceiling(path: Path) -> dict[str, float]:
-    """This machine's ceiling: gzip decompression plus one regex match per line."""
-    started = time.perf_counter()
-    n = 0
-    match = ALB_LINE_RE.match
-    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            match(line)
-            n += 1
-    seconds = time.perf_counter() - started
-    return {"lines": n, "seconds": seconds, "lines_per_s": n / seconds}
+    """This machine's ceiling: gzip decompression plus one regex match per line.
+
+    Measured in a fresh interpreter, as `logferry parse` is, so neither side runs in a heap
+    the other does not have (this process holds the seed's whole object).
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", CEILING, str(path)], check=True, capture_output=True, text=True
+    )
+    lines, seconds = out.stdout.split()
+    return {
+        "lines": int(lines),
+        "seconds": float(seconds),
+        "lines_per_s": int(lines) / float(seconds),
+    }
 
 
 def cli_parse(path: Path) -> dict[str, float]:
@@ -187,21 +205,33 @@ def cli_parse(path: Path) -> dict[str, float]:
 # VmHWM is this process image's own high-water mark; ru_maxrss would also count the RSS the
 # parent (this benchmark, holding the seed's whole file) had when it forked the child.
 RSS_FOOTER = """
+import resource
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(usage.ru_utime + usage.ru_stime)
 with open("/proc/self/status") as status:
     print(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
 """
 
 
-def child_peak_rss(code: str, *args: str) -> tuple[float, list[str]]:
-    """Run ``code`` in a fresh interpreter; return (its peak RSS in MB, its output lines)."""
+class ChildRun(NamedTuple):
+    """What :func:`child_peak_rss` measured of one fresh interpreter."""
+
+    peak_rss_mb: float
+    cpu_s: float
+    """CPU seconds of all its threads (its own: right even when other children run)."""
+    output: list[str]
+
+
+def child_peak_rss(code: str, *args: str) -> ChildRun:
+    """Run ``code`` in a fresh interpreter; its peak RSS, CPU time and output words."""
     out = subprocess.run(
         [sys.executable, "-c", code + RSS_FOOTER, *args],
         check=True,
         capture_output=True,
         text=True,
     )
-    lines = out.stdout.split()
-    return int(lines[-1]) / 1024.0, lines[:-1]
+    words = out.stdout.split()
+    return ChildRun(int(words[-1]) / 1024.0, float(words[-2]), words[:-2])
 
 
 RSS_LOGFERRY = """
@@ -230,6 +260,28 @@ print(len(lines))
 """
 
 
+def big_object(s3: Any, url: str, path: Path, key: str) -> dict[str, Any]:
+    """Peak RSS of logferry, then of the seed approach, on one big object (``key``)."""
+    with open(path, "rb") as fh:
+        s3.upload_fileobj(fh, "bench", key)
+    log(f"peak RSS on a {path.stat().st_size / 2**20:.0f} MB gzip object: logferry")
+    ours = child_peak_rss(RSS_LOGFERRY, url, "bench", key, "/bench/alb")
+    log("peak RSS of the seed approach on the same object")
+    return big_object_figures(ours, child_peak_rss(RSS_SEED, url, "bench", key))
+
+
+def big_object_figures(ours: ChildRun, seed: ChildRun) -> dict[str, Any]:
+    """The figures of the RSS target: ``ours`` ran RSS_LOGFERRY, ``seed`` RSS_SEED."""
+    records, uncompressed, shipped = (int(x) for x in ours.output)
+    return {
+        "big_object_uncompressed_mb": round(uncompressed / 2**20, 1),
+        "big_object_lines": records,
+        "big_object_shipped": shipped,
+        "peak_rss_mb_1gb": round(ours.peak_rss_mb, 1),
+        "seed_peak_rss_mb_1gb": round(seed.peak_rss_mb, 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=500_000)
@@ -243,7 +295,7 @@ def main() -> int:
     with gzip.open(path, "rb") as fh:
         head = [len(fh.readline()) for _ in range(1000)]
     big_lines = int(args.big_mb * 2**20 / (sum(head) / len(head)))
-    big = sample_file(big_lines, start)
+    big = sample_file(big_lines, start) if big_lines else None
 
     proc, url = start_emulator()
     try:
@@ -265,13 +317,7 @@ def main() -> int:
             log(f"logferry parse --format alb > /dev/null ({repeat}/{PARSE_REPEATS})")
             parses.append(cli_parse(path)["lines_per_s"])
 
-        log(f"peak RSS on a {big.stat().st_size / 2**20:.0f} MB gzip object ({big_lines:,} lines)")
-        big_key = "big/" + key.rsplit("/", 1)[1]
-        with open(big, "rb") as fh:
-            s3.upload_fileobj(fh, "bench", big_key)
-        rss_ours, out = child_peak_rss(RSS_LOGFERRY, url, "bench", big_key, "/bench/alb")
-        records, uncompressed, shipped = (int(x) for x in out)
-        rss_seed, _ = child_peak_rss(RSS_SEED, url, "bench", big_key)
+        big_figures = {} if big is None else big_object(s3, url, big, "big/" + key.split("/")[-1])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -289,11 +335,7 @@ def main() -> int:
         "parse_vs_ceiling": round(max(parses) / max(ceilings), 3),
         "parse_runs_lines_per_s": [round(x, 1) for x in parses],
         "ceiling_runs_lines_per_s": [round(x, 1) for x in ceilings],
-        "big_object_uncompressed_mb": round(uncompressed / 2**20, 1),
-        "big_object_lines": records,
-        "big_object_shipped": shipped,
-        "peak_rss_mb_1gb": round(rss_ours, 1),
-        "seed_peak_rss_mb_1gb": round(rss_seed, 1),
+        **big_figures,
     }
     print(json.dumps(result))
     return 0

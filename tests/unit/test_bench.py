@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import json
 import sys
@@ -129,3 +130,36 @@ def test_check_split_refuses_missing_records_a_gap_or_the_wrong_resume_path() ->
         large.check_split(whole, gap, 3, multi=False)
     with pytest.raises(RuntimeError, match="hand-over"):  # multi-member but no member resume
         large.check_split(whole, split(False), 3, multi=True)
+
+
+alb = load("bench_alb")
+
+
+def test_child_peak_rss_reports_the_childs_own_memory_cpu_and_output() -> None:
+    burn = "x = bytearray(64 * 2**20)\nsum(range(3_000_000))\nprint('a', 'b')"
+    child = alb.child_peak_rss(burn)
+    assert child.output == ["a", "b"]
+    assert 64 < child.peak_rss_mb < 1024
+    assert 0 < child.cpu_s < 60
+
+
+def test_ceiling_counts_every_line_of_the_gzip_object(tmp_path: Path) -> None:
+    lines = list(alb.alb_lines(300, datetime(2026, 11, 1, tzinfo=UTC), seed=1, error_rate=0.1))
+    path = tmp_path / "sample.log.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    figures = alb.ceiling(path)
+    assert figures["lines"] == 300
+    assert figures["lines_per_s"] == pytest.approx(300 / figures["seconds"])
+
+
+def test_big_object_figures_name_issue_2s_keys() -> None:
+    ours = alb.ChildRun(86.25, 80.0, ["1796480", str(1022 * 2**20), "1796480"])
+    seed = alb.ChildRun(3411.44, 9.0, ["1796480"])
+    assert alb.big_object_figures(ours, seed) == {
+        "big_object_uncompressed_mb": 1022.0,
+        "big_object_lines": 1796480,
+        "big_object_shipped": 1796480,
+        "peak_rss_mb_1gb": 86.2,
+        "seed_peak_rss_mb_1gb": 3411.4,
+    }
