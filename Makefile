@@ -50,10 +50,10 @@ fmt: setup ## Format the code with ruff
 bench: setup ## Benchmarks: throughput, peak RSS 10 MB-2 GB, continuations (one JSON line last)
 	$(BIN)/python bench/run.py
 
-bench-alb: setup ## Throughput only: seed vs logferry, parse vs ceiling, 1 GB RSS (about 4 min)
+bench-alb: setup ## Throughput only: seed vs logferry, parse vs ceiling (about 2 min)
 	$(BIN)/python bench/bench_alb.py
 
-bench-large: setup ## Peak RSS 10 MB-2 GB and continuation overhead only (about 10 min)
+bench-large: setup ## Peak RSS 10 MB-2 GB (1 GB: seed too), continuation overhead (about 6 min)
 	$(BIN)/python bench/bench_large.py
 
 build: setup ## Build one reproducible Lambda zip per function under build/

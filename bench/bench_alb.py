@@ -6,8 +6,8 @@ on 127.0.0.1). The seed approach (download the whole object, one PutLogEvents pe
 on the first 5,000 lines only, it is that slow; logferry ships every line. The run also
 measures ALB parse throughput (`logferry parse` to /dev/null) against this machine's ceiling
 (gzip decompression + one match of the parser's own ALB line regex per line), the two taken in
-turn twice, each in a fresh interpreter and each at its best, and peak RSS on a 1 GB object
-(``--big-mb 0`` skips it: `make bench` takes that figure from bench_large.py's series).
+turn twice, each in a fresh interpreter and each at its best. Peak RSS on a 1 GB object is
+the 1 GB point of bench_large.py's series (``RSS_LOGFERRY``, ``RSS_SEED`` below).
 
 The last line printed is one JSON object with every figure.
 """
@@ -260,42 +260,13 @@ print(len(lines))
 """
 
 
-def big_object(s3: Any, url: str, path: Path, key: str) -> dict[str, Any]:
-    """Peak RSS of logferry, then of the seed approach, on one big object (``key``)."""
-    with open(path, "rb") as fh:
-        s3.upload_fileobj(fh, "bench", key)
-    log(f"peak RSS on a {path.stat().st_size / 2**20:.0f} MB gzip object: logferry")
-    ours = child_peak_rss(RSS_LOGFERRY, url, "bench", key, "/bench/alb")
-    log("peak RSS of the seed approach on the same object")
-    return big_object_figures(ours, child_peak_rss(RSS_SEED, url, "bench", key))
-
-
-def big_object_figures(ours: ChildRun, seed: ChildRun) -> dict[str, Any]:
-    """The figures of the RSS target: ``ours`` ran RSS_LOGFERRY, ``seed`` RSS_SEED."""
-    records, uncompressed, shipped = (int(x) for x in ours.output)
-    return {
-        "big_object_uncompressed_mb": round(uncompressed / 2**20, 1),
-        "big_object_lines": records,
-        "big_object_shipped": shipped,
-        "peak_rss_mb_1gb": round(ours.peak_rss_mb, 1),
-        "seed_peak_rss_mb_1gb": round(seed.peak_rss_mb, 1),
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=500_000)
-    parser.add_argument(
-        "--big-mb", type=int, default=1024, help="uncompressed MB of the RSS object"
-    )
     args = parser.parse_args()
 
     start = (datetime.now(UTC) - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
     path = sample_file(args.lines, start)
-    with gzip.open(path, "rb") as fh:
-        head = [len(fh.readline()) for _ in range(1000)]
-    big_lines = int(args.big_mb * 2**20 / (sum(head) / len(head)))
-    big = sample_file(big_lines, start) if big_lines else None
 
     proc, url = start_emulator()
     try:
@@ -317,7 +288,6 @@ def main() -> int:
             log(f"logferry parse --format alb > /dev/null ({repeat}/{PARSE_REPEATS})")
             parses.append(cli_parse(path)["lines_per_s"])
 
-        big_figures = {} if big is None else big_object(s3, url, big, "big/" + key.split("/")[-1])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -335,7 +305,6 @@ def main() -> int:
         "parse_vs_ceiling": round(max(parses) / max(ceilings), 3),
         "parse_runs_lines_per_s": [round(x, 1) for x in parses],
         "ceiling_runs_lines_per_s": [round(x, 1) for x in ceilings],
-        **big_figures,
     }
     print(json.dumps(result))
     return 0

@@ -45,7 +45,7 @@ from typing import Any
 from bench_alb import (
     RSS_LOGFERRY,
     RSS_SEED,
-    big_object_figures,
+    ChildRun,
     child_peak_rss,
     clients,
     log,
@@ -126,6 +126,18 @@ def emulator() -> Iterator[tuple[str, int]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=30)
+
+
+def big_object_figures(ours: ChildRun, seed: ChildRun) -> dict[str, Any]:
+    """Issue #2's RSS figures: ``ours`` ran RSS_LOGFERRY, ``seed`` RSS_SEED on one object."""
+    records, uncompressed, shipped = (int(x) for x in ours.output)
+    return {
+        "big_object_uncompressed_mb": round(uncompressed / MIB, 1),
+        "big_object_lines": records,
+        "big_object_shipped": shipped,
+        "peak_rss_mb_1gb": round(ours.peak_rss_mb, 1),
+        "seed_peak_rss_mb_1gb": round(seed.peak_rss_mb, 1),
+    }
 
 
 def peak_rss(mb: int, start: datetime) -> dict[str, Any]:

@@ -18,11 +18,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS: tuple[tuple[str, ...], ...] = (
-    ("bench_alb.py", "--big-mb", "0"),  # its 1 GB RSS figures come from bench_large's series
-    ("bench_large.py",),
-)
-"""Each script with its arguments, run in this order."""
+SCRIPTS = ("bench_alb.py", "bench_large.py")
 
 
 def last_json(stdout: str) -> dict[str, Any]:
@@ -50,14 +46,11 @@ def merge(results: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return merged
 
 
-def run(script: str, *args: str) -> dict[str, Any]:
+def run(script: str) -> dict[str, Any]:
     """Run one benchmark script (stderr passes through); its figures."""
-    print(f"bench: running {' '.join((script, *args))}", file=sys.stderr, flush=True)
+    print(f"bench: running {script}", file=sys.stderr, flush=True)
     out = subprocess.run(
-        [sys.executable, str(HERE / script), *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
+        [sys.executable, str(HERE / script)], stdout=subprocess.PIPE, text=True, check=False
     )
     if out.returncode:
         raise SystemExit(f"bench: {script} failed with exit code {out.returncode}")
@@ -70,9 +63,9 @@ def run(script: str, *args: str) -> dict[str, Any]:
 def main() -> int:
     results: list[tuple[str, dict[str, Any]]] = []
     seconds: dict[str, float] = {}
-    for script, *args in SCRIPTS:
+    for script in SCRIPTS:
         started = time.perf_counter()
-        results.append((script, run(script, *args)))
+        results.append((script, run(script)))
         seconds[script] = round(time.perf_counter() - started, 1)
         print(f"bench: {script} took {seconds[script]:.0f} s", file=sys.stderr, flush=True)
     print(json.dumps(merge([*results, ("run.py", {"bench_seconds": seconds})])))

@@ -156,7 +156,7 @@ def test_ceiling_counts_every_line_of_the_gzip_object(tmp_path: Path) -> None:
 def test_big_object_figures_name_issue_2s_keys() -> None:
     ours = alb.ChildRun(86.25, 80.0, ["1796480", str(1022 * 2**20), "1796480"])
     seed = alb.ChildRun(3411.44, 9.0, ["1796480"])
-    assert alb.big_object_figures(ours, seed) == {
+    assert large.big_object_figures(ours, seed) == {
         "big_object_uncompressed_mb": 1022.0,
         "big_object_lines": 1796480,
         "big_object_shipped": 1796480,
