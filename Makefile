@@ -16,7 +16,7 @@ CHECKOV := .cache/checkov-venv/bin/checkov
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(LOGFERRY): shared/pyproject.toml
+$(LOGFERRY): shared/pyproject.toml shared/setup.py shared/logferry/formats/_albscan.c
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e 'shared[dev]'

@@ -34,6 +34,9 @@ PIP_TARGET_FLAGS = [
 ]  # fmt: skip
 SKIP_DIRS = {"__pycache__", "bin", "tests"}
 SKIP_NAMES = {"direct_url.json", "INSTALLER", "REQUESTED", "RECORD"}
+NATIVE_SUFFIXES = {".c", ".so"}
+"""The ALB scanner's source and its build for this machine's Python, not the Lambda
+runtime's: the zips parse ALB lines with the regex the scanner mirrors."""
 
 
 def deps_dir(cache: Path) -> Path:
@@ -97,7 +100,11 @@ def functions() -> list[Path]:
 def build(out_dir: Path, cache: Path, only: list[str]) -> None:
     """Build the zips (all functions, or those named in ``only``)."""
     deps = list(files_under(deps_dir(cache)))
-    package = [(f"logferry/{name}", path) for name, path in files_under(PACKAGE)]
+    package = [
+        (f"logferry/{name}", path)
+        for name, path in files_under(PACKAGE)
+        if path.suffix not in NATIVE_SUFFIXES
+    ]
     for fn in functions():
         if only and fn.name not in only:
             continue

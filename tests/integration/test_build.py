@@ -37,5 +37,7 @@ def test_zip_holds_handler_package_and_both_orjson_builds(tmp_path: Path) -> Non
     assert "logferry/pipeline.py" in names
     assert "boto3/__init__.py" in names
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
+    assert "logferry/formats/alb.py" in names
+    assert not [n for n in names if n.startswith("logferry/") and n.endswith((".c", ".so"))]
     so = [n for n in names if n.startswith("orjson/") and n.endswith(".so")]
     assert any("cpython-311" in n for n in so) and any("cpython-312" in n for n in so)

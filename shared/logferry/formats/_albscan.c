@@ -1,0 +1,407 @@
+/* Hand-written scanner for ALB / Classic ELB access log lines.
+ *
+ * fields(line) returns what logferry.formats.alb._ALB_RE.match(line).groups() returns
+ * (45 strings or None), about five times faster, or None when it cannot be sure: then
+ * the regex decides. The regex is the specification; tests/unit/test_albscan.py checks
+ * the two agree on every line of the golden files and on mutated lines.
+ *
+ * The scanner walks the line once: tokens end at a space, quoted fields at the next
+ * quote. It gives up (returns None) on anything the regex could match differently:
+ * a newline, a non-ASCII character where the regex has \d (which matches Unicode
+ * digits), a fixed field of the wrong shape. The optional ALB tail is matched level by
+ * level like the regex's nested optional groups; text left after the last level that
+ * matched is the `rest` group.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+enum {
+    G_TYPE, G_TIME, G_NAME, G_CLIENT_IP, G_CLIENT_PORT, G_TARGET_IP, G_TARGET_PORT,
+    G_REQUEST_TIME, G_TARGET_TIME, G_RESPONSE_TIME, G_ELB_STATUS, G_TARGET_STATUS,
+    G_RECEIVED, G_SENT, G_METHOD, G_URL, G_SCHEME, G_HOST, G_URL_PORT, G_PATH, G_QUERY,
+    G_VERSION, G_RAW_REQUEST, G_USER_AGENT, G_CIPHER, G_PROTOCOL, G_TARGET_GROUP,
+    G_TRACE, G_ROOT, G_DOMAIN, G_CERT, G_RULE, G_CREATED, G_ACTIONS, G_REDIRECT,
+    G_ERROR_REASON, G_TARGETS, G_TARGET_STATUSES, G_CLASSIFICATION,
+    G_CLASSIFICATION_REASON, G_CONN_TRACE, G_T_HOST, G_T_URI, G_T_STATUS, G_REST,
+    N_GROUPS
+};
+
+/* Positions are >= 0; these say why scanning stopped. */
+#define FAIL (-1) /* this part does not match (an optional level is then skipped) */
+#define BAIL (-2) /* the regex might match where the scanner cannot tell: let it decide */
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+    Py_ssize_t start[N_GROUPS]; /* -1: the group did not match (None) */
+    Py_ssize_t end[N_GROUPS];
+} Scan;
+
+static inline Py_UCS4 at(const Scan *s, Py_ssize_t i) { return PyUnicode_READ(s->kind, s->data, i); }
+
+static inline int is_digit(Py_UCS4 c) { return c >= '0' && c <= '9'; }
+
+/* Index of the first `c` in [i, stop), or -1. */
+static Py_ssize_t find(const Scan *s, Py_ssize_t i, Py_ssize_t stop, char c) {
+    if (i >= stop) return -1;
+    if (s->kind == PyUnicode_1BYTE_KIND) {
+        const char *base = (const char *)s->data;
+        const char *hit = memchr(base + i, c, (size_t)(stop - i));
+        return hit ? hit - base : -1;
+    }
+    for (; i < stop; i++)
+        if (at(s, i) == (Py_UCS4)c) return i;
+    return -1;
+}
+
+/* End of the token starting at i: the next space or the end of the line. */
+static inline Py_ssize_t token_end(const Scan *s, Py_ssize_t i) {
+    Py_ssize_t sp = find(s, i, s->n, ' ');
+    return sp < 0 ? s->n : sp;
+}
+
+static inline void set(Scan *s, int g, Py_ssize_t a, Py_ssize_t b) { s->start[g] = a; s->end[g] = b; }
+
+static inline int is_dash(const Scan *s, Py_ssize_t a, Py_ssize_t b) { return b == a + 1 && at(s, a) == '-'; }
+
+static inline int starts_with(const Scan *s, Py_ssize_t i, Py_ssize_t stop, const char *lit) {
+    for (; *lit; lit++, i++)
+        if (i >= stop || at(s, i) != (Py_UCS4)(unsigned char)*lit) return 0;
+    return 1;
+}
+
+/* Digits [0-9] from i: the index after them, or BAIL at a non-ASCII character (\d in
+ * the regex would match Unicode digits too). */
+static Py_ssize_t digits(const Scan *s, Py_ssize_t i, Py_ssize_t stop) {
+    while (i < stop && is_digit(at(s, i))) i++;
+    return (i < stop && at(s, i) > 127) ? BAIL : i;
+}
+
+/* [a, b) is wholly `-?\d+(?:\.\d+)?` (with_fraction) or `-?\d+`: 1, 0, or BAIL. */
+static int is_number(const Scan *s, Py_ssize_t a, Py_ssize_t b, int signed_, int with_fraction) {
+    if (signed_ && a < b && at(s, a) == '-') a++;
+    Py_ssize_t i = digits(s, a, b);
+    if (i == BAIL) return BAIL;
+    if (i == a) return (a < b && at(s, a) > 127) ? BAIL : 0;
+    if (with_fraction && i < b && at(s, i) == '.') {
+        Py_ssize_t j = digits(s, i + 1, b);
+        if (j == BAIL) return BAIL;
+        if (j == i + 1) return (j < b && at(s, j) > 127) ? BAIL : 0;
+        i = j;
+    }
+    return i == b;
+}
+
+/* A space at i: the index after it, else FAIL (a FAIL or BAIL passed in is passed on). */
+static inline Py_ssize_t space(const Scan *s, Py_ssize_t i) {
+    if (i < 0) return i;
+    return (i < s->n && at(s, i) == ' ') ? i + 1 : FAIL;
+}
+
+/* `([^ ]+)`: a token of at least one character. */
+static Py_ssize_t token(Scan *s, Py_ssize_t i, int g) {
+    if (i < 0) return i;
+    Py_ssize_t e = token_end(s, i);
+    if (e == i) return FAIL;
+    set(s, g, i, e);
+    return e;
+}
+
+/* `(?:-|([^ ]+))`: an unquoted token, `-` as None. */
+static Py_ssize_t dash_or_token(Scan *s, Py_ssize_t i, int g) {
+    if (i < 0) return i;
+    Py_ssize_t e = token_end(s, i);
+    if (e == i) return FAIL;
+    if (!is_dash(s, i, e)) set(s, g, i, e);
+    return e;
+}
+
+/* `"(?:-|([^"]*))"`: a quoted field without quotes in it, `"-"` as None. */
+static Py_ssize_t quoted(Scan *s, Py_ssize_t i, int g) {
+    if (i < 0) return i;
+    if (i >= s->n || at(s, i) != '"') return FAIL;
+    Py_ssize_t q = find(s, i + 1, s->n, '"');
+    if (q < 0) return FAIL;
+    if (!is_dash(s, i + 1, q)) set(s, g, i + 1, q);
+    return q + 1;
+}
+
+/* `(?:(\d+)|-)` (signed: `(?:(-?\d+)|-)`) as a whole token. */
+static Py_ssize_t number_or_dash(Scan *s, Py_ssize_t i, int g, int signed_) {
+    if (i < 0) return i;
+    Py_ssize_t e = token_end(s, i);
+    int ok = is_number(s, i, e, signed_, 0);
+    if (ok == BAIL) return BAIL;
+    if (ok) set(s, g, i, e);
+    else if (!is_dash(s, i, e)) return FAIL;
+    return e;
+}
+
+/* `(?:([^ ]*):(\d+)|-)`: ip:port (split at the last colon) or `-`. */
+static Py_ssize_t address(Scan *s, Py_ssize_t i, int g_ip, int g_port) {
+    if (i < 0) return i;
+    Py_ssize_t e = token_end(s, i), colon = -1;
+    for (Py_ssize_t j = e - 1; j >= i; j--)
+        if (at(s, j) == ':') { colon = j; break; }
+    if (colon >= 0) {
+        int ok = is_number(s, colon + 1, e, 0, 0);
+        if (ok == BAIL) return BAIL;
+        if (ok) { set(s, g_ip, i, colon); set(s, g_port, colon + 1, e); return e; }
+    }
+    return is_dash(s, i, e) ? e : FAIL;
+}
+
+/* `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?` as a whole token. */
+static Py_ssize_t timestamp(Scan *s, Py_ssize_t i, int g) {
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    if (i < 0) return i;
+    Py_ssize_t e = token_end(s, i), j = i;
+    for (const char *c = shape; *c; c++, j++) {
+        if (j >= e) return FAIL;
+        Py_UCS4 ch = at(s, j);
+        if (ch > 127) return BAIL;
+        if (*c == 'd' ? !is_digit(ch) : ch != (Py_UCS4)*c) return FAIL;
+    }
+    if (j < e && at(s, j) == '.') {
+        Py_ssize_t k = digits(s, j + 1, e);
+        if (k == BAIL) return BAIL;
+        if (k > j + 1) j = k;
+    }
+    if (j < e && at(s, j) == 'Z') j++;
+    if (j < e) return at(s, j) > 127 ? BAIL : FAIL;
+    set(s, g, i, e);
+    return e;
+}
+
+static inline int is_scheme_char(Py_UCS4 c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '+' ||
+           c == '.' || c == '-';
+}
+
+/* The URL of a request line, [a, b), no spaces or quotes in it:
+ * `(?:(scheme)://(host)(?::(\d+))?(/[^?#" ]*)?(?:\?([^#" ]*))?)?` and the rest ignored. */
+static int url_parts(Scan *s, Py_ssize_t a, Py_ssize_t b) {
+    Py_ssize_t i = a;
+    Py_UCS4 c = i < b ? at(s, i) : 0;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return 0;
+    while (i < b && is_scheme_char(at(s, i))) i++;
+    if (!starts_with(s, i, b, "://")) return 0;
+    set(s, G_SCHEME, a, i);
+    Py_ssize_t h = i + 3, k = -1;
+    if (h < b && at(s, h) == '[') {
+        Py_ssize_t close = find(s, h + 1, b, ']');
+        if (close >= 0) k = close + 1;
+    }
+    if (k < 0)
+        for (k = h; k < b; k++) {
+            c = at(s, k);
+            if (c == '/' || c == ':' || c == '?' || c == '#') break;
+        }
+    set(s, G_HOST, h, k);
+    if (k < b && at(s, k) == ':') {
+        Py_ssize_t j = digits(s, k + 1, b);
+        if (j == BAIL) return BAIL;
+        if (j > k + 1) { set(s, G_URL_PORT, k + 1, j); k = j; }
+    }
+    if (k < b && at(s, k) == '/') {
+        Py_ssize_t j = k;
+        while (j < b && (c = at(s, j)) != '?' && c != '#') j++;
+        set(s, G_PATH, k, j);
+        k = j;
+    }
+    if (k < b && at(s, k) == '?') {
+        Py_ssize_t j = find(s, k + 1, b, '#');
+        set(s, G_QUERY, k + 1, j < 0 ? b : j);
+    }
+    return 0;
+}
+
+/* `"METHOD URL VERSION"` split into its groups, or the raw text when it is not three
+ * space-separated parts (an optional trailing space allowed). */
+static Py_ssize_t request(Scan *s, Py_ssize_t i) {
+    if (i < 0) return i;
+    if (i >= s->n || at(s, i) != '"') return FAIL;
+    Py_ssize_t a = i + 1, q = find(s, a, s->n, '"');
+    if (q < 0) return FAIL;
+    Py_ssize_t sp1 = find(s, a, q, ' ');
+    Py_ssize_t sp2 = sp1 > a ? find(s, sp1 + 1, q, ' ') : -1;
+    Py_ssize_t sp3 = sp2 >= 0 ? find(s, sp2 + 1, q, ' ') : -1;
+    if (sp2 < 0 || (sp3 >= 0 && sp3 != q - 1)) {
+        set(s, G_RAW_REQUEST, a, q);
+        return q + 1;
+    }
+    Py_ssize_t v_end = sp3 >= 0 ? sp3 : q;
+    if (!is_dash(s, a, sp1)) set(s, G_METHOD, a, sp1);
+    if (!is_dash(s, sp1 + 1, sp2)) {
+        set(s, G_URL, sp1 + 1, sp2);
+        if (url_parts(s, sp1 + 1, sp2) == BAIL) return BAIL;
+    }
+    if (starts_with(s, sp2 + 1, v_end, "HTTP/")) set(s, G_VERSION, sp2 + 6, v_end);
+    return q + 1;
+}
+
+/* `"(?:-|([^"\\]*(?:\\.[^"\\]*)*))"`: the user agent, backslash escapes allowed. */
+static Py_ssize_t user_agent(Scan *s, Py_ssize_t i) {
+    if (i < 0) return i;
+    if (i >= s->n || at(s, i) != '"') return FAIL;
+    Py_ssize_t j = i + 1;
+    for (;;) {
+        if (j >= s->n) return FAIL;
+        Py_UCS4 c = at(s, j);
+        if (c == '"') break;
+        j += c == '\\' ? 2 : 1;
+    }
+    if (!is_dash(s, i + 1, j)) set(s, G_USER_AGENT, i + 1, j);
+    return j + 1;
+}
+
+/* `"(?:-|((?:Self=[^;"]*;)?Root=([^;"]*)[^"]*|[^"]*))"`: the trace header and its Root. */
+static Py_ssize_t trace(Scan *s, Py_ssize_t i) {
+    if (i < 0) return i;
+    Py_ssize_t e = quoted(s, i, G_TRACE);
+    if (e < 0 || s->start[G_TRACE] < 0) return e;
+    Py_ssize_t a = i + 1, q = e - 1, r = -1;
+    if (starts_with(s, a, q, "Self=")) {
+        Py_ssize_t semi = find(s, a, q, ';');
+        if (semi >= 0 && starts_with(s, semi + 1, q, "Root=")) r = semi + 6;
+    }
+    if (r < 0 && starts_with(s, a, q, "Root=")) r = a + 5;
+    if (r >= 0) {
+        Py_ssize_t semi = find(s, r, q, ';');
+        set(s, G_ROOT, r, semi < 0 ? q : semi);
+    }
+    return e;
+}
+
+/* The ALB fields after ssl_protocol, in the regex's nested optional levels. */
+static Py_ssize_t level(Scan *s, int n, Py_ssize_t i) {
+    switch (n) {
+    case 0: /* target_group_arn "trace_id" "domain_name" "chosen_cert_arn" */
+        i = dash_or_token(s, space(s, i), G_TARGET_GROUP);
+        i = trace(s, space(s, i));
+        i = quoted(s, space(s, i), G_DOMAIN);
+        return quoted(s, space(s, i), G_CERT);
+    case 1: /* matched_rule_priority request_creation_time "actions" "redirect_url" */
+        i = number_or_dash(s, space(s, i), G_RULE, 1);
+        i = dash_or_token(s, space(s, i), G_CREATED);
+        i = quoted(s, space(s, i), G_ACTIONS);
+        return quoted(s, space(s, i), G_REDIRECT);
+    case 2:
+        return quoted(s, space(s, i), G_ERROR_REASON);
+    case 3:
+        i = quoted(s, space(s, i), G_TARGETS);
+        return quoted(s, space(s, i), G_TARGET_STATUSES);
+    case 4:
+        i = quoted(s, space(s, i), G_CLASSIFICATION);
+        return quoted(s, space(s, i), G_CLASSIFICATION_REASON);
+    case 5:
+        return dash_or_token(s, space(s, i), G_CONN_TRACE);
+    case 6:
+        i = quoted(s, space(s, i), G_T_HOST);
+        i = quoted(s, space(s, i), G_T_URI);
+        return quoted(s, space(s, i), G_T_STATUS);
+    }
+    return FAIL;
+}
+
+#define N_LEVELS 7
+static const int level_first[N_LEVELS + 1] = {
+    G_TARGET_GROUP, G_RULE, G_ERROR_REASON, G_TARGETS, G_CLASSIFICATION, G_CONN_TRACE,
+    G_T_HOST, G_REST,
+};
+
+/* The fields up to ssl_protocol (Classic ELB lines end there). */
+static Py_ssize_t head(Scan *s) {
+    Py_ssize_t i = 0, e = token_end(s, 0);
+    int typed = e > 0 && e < s->n;
+    for (Py_ssize_t j = 0; typed && j < e; j++) {
+        Py_UCS4 c = at(s, j);
+        typed = (c >= 'a' && c <= 'z') || is_digit(c);
+    }
+    if (typed) {
+        set(s, G_TYPE, 0, e);
+        i = e + 1;
+    }
+    i = timestamp(s, i, G_TIME);
+    i = token(s, space(s, i), G_NAME);
+    i = address(s, space(s, i), G_CLIENT_IP, G_CLIENT_PORT);
+    i = address(s, space(s, i), G_TARGET_IP, G_TARGET_PORT);
+    static const int times[] = {G_REQUEST_TIME, G_TARGET_TIME, G_RESPONSE_TIME};
+    for (int t = 0; t < 3 && i >= 0; t++) {
+        i = space(s, i);
+        if (i < 0) break;
+        Py_ssize_t e3 = token_end(s, i);
+        int ok = is_number(s, i, e3, 1, 1);
+        if (ok != 1) return ok == BAIL ? BAIL : FAIL;
+        set(s, times[t], i, e3);
+        i = e3;
+    }
+    static const int counts[] = {G_ELB_STATUS, G_TARGET_STATUS, G_RECEIVED, G_SENT};
+    for (int c = 0; c < 4; c++) i = number_or_dash(s, space(s, i), counts[c], 0);
+    i = request(s, space(s, i));
+    i = user_agent(s, space(s, i));
+    i = dash_or_token(s, space(s, i), G_CIPHER);
+    return dash_or_token(s, space(s, i), G_PROTOCOL);
+}
+
+static PyObject *fields(PyObject *module, PyObject *line) {
+    (void)module;
+    if (!PyUnicode_Check(line)) {
+        PyErr_Format(PyExc_TypeError, "fields() takes a str, not %.100s", Py_TYPE(line)->tp_name);
+        return NULL;
+    }
+    Scan s;
+    s.kind = PyUnicode_KIND(line);
+    s.data = PyUnicode_DATA(line);
+    s.n = PyUnicode_GET_LENGTH(line);
+    for (int g = 0; g < N_GROUPS; g++) s.start[g] = -1;
+    if (find(&s, 0, s.n, '\n') >= 0) Py_RETURN_NONE; /* `.` and `$` treat it specially */
+
+    Py_ssize_t i = head(&s);
+    if (i < 0) Py_RETURN_NONE;
+    /* Each level nests in the one before; after the deepest that matched, the regex needs
+     * the end of the line or ` .*` (the rest); if neither follows, that level is dropped. */
+    Py_ssize_t ends[N_LEVELS + 1] = {i};
+    int matched = 0;
+    for (; matched < N_LEVELS; matched++) {
+        Py_ssize_t e = level(&s, matched, ends[matched]);
+        if (e == BAIL) Py_RETURN_NONE;
+        if (e < 0) break;
+        ends[matched + 1] = e;
+    }
+    while (matched > 0 && ends[matched] < s.n && at(&s, ends[matched]) != ' ') matched--;
+    for (int g = level_first[matched]; g < G_REST; g++) s.start[g] = -1;
+    if (ends[matched] < s.n) set(&s, G_REST, ends[matched], s.n);
+
+    PyObject *out = PyTuple_New(N_GROUPS);
+    if (out == NULL) return NULL;
+    for (int g = 0; g < N_GROUPS; g++) {
+        PyObject *v;
+        if (s.start[g] < 0) v = Py_NewRef(Py_None);
+        else if ((v = PyUnicode_Substring(line, s.start[g], s.end[g])) == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, g, v);
+    }
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"fields", fields, METH_O,
+     "fields(line, /)\n--\n\nThe groups of the ALB line regex for `line`, or None when the "
+     "scanner cannot tell (then the regex decides)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_albscan",
+    .m_doc = "A fast, exact scanner for ALB / Classic ELB access log lines.",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit__albscan(void) { return PyModule_Create(&module); }
