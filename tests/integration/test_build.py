@@ -30,7 +30,7 @@ def test_same_sources_same_zips(tmp_path: Path) -> None:
     assert first == second
 
 
-def test_zip_holds_handler_package_and_both_orjson_builds(tmp_path: Path) -> None:
+def test_zip_holds_handler_package_and_both_builds_of_compiled_deps(tmp_path: Path) -> None:
     build(tmp_path)
     names = zipfile.ZipFile(tmp_path / "alb_to_cloudwatch.zip").namelist()
     assert "handler.py" in names
@@ -39,5 +39,6 @@ def test_zip_holds_handler_package_and_both_orjson_builds(tmp_path: Path) -> Non
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
     assert "logferry/formats/alb.py" in names
     assert not [n for n in names if n.startswith("logferry/") and n.endswith((".c", ".so"))]
-    so = [n for n in names if n.startswith("orjson/") and n.endswith(".so")]
-    assert any("cpython-311" in n for n in so) and any("cpython-312" in n for n in so)
+    for compiled in ("orjson/", "isal/"):
+        so = [n for n in names if n.startswith(compiled) and n.endswith(".so")]
+        assert any("cpython-311" in n for n in so) and any("cpython-312" in n for n in so)

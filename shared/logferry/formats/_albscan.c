@@ -352,6 +352,9 @@ static PyObject *fields(PyObject *module, PyObject *line) {
         PyErr_Format(PyExc_TypeError, "fields() takes a str, not %.100s", Py_TYPE(line)->tp_name);
         return NULL;
     }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(line) < 0) return NULL; /* a legacy string built from wchar_t */
+#endif
     Scan s;
     s.kind = PyUnicode_KIND(line);
     s.data = PyUnicode_DATA(line);
