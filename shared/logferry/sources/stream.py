@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import cast
 
 from isal import isal_zlib
 
@@ -18,6 +19,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 CHUNK_SIZE = 1024 * 1024
 OUTPUT_CHUNK = 1024 * 1024
 """Most uncompressed bytes one inflate step yields (keeps memory flat on 10:1 logs)."""
+
+
+_INFLATE_ERROR = cast(type[Exception], isal_zlib.error)  # its stub types it as an instance
 
 
 class CorruptObjectError(Exception):
@@ -61,7 +65,7 @@ def gunzip(
             try:
                 # Bounded output: a 1 MiB compressed chunk can inflate to 10 MiB and more.
                 out = inflater.decompress(data, OUTPUT_CHUNK)
-            except isal_zlib.error as exc:
+            except _INFLATE_ERROR as exc:
                 raise CorruptObjectError(
                     f"{name}: corrupt gzip data near compressed byte {consumed}: {exc}"
                 ) from exc
