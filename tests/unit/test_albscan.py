@@ -165,3 +165,6 @@ def test_environment_variable_turns_the_scanner_off(monkeypatch: pytest.MonkeyPa
     assert alb._load_scanner() is alb._groups_by_regex
     monkeypatch.setenv("LOGFERRY_ALB_SCANNER", "c")
     assert alb._load_scanner() is fields
+    monkeypatch.setenv("LOGFERRY_ALB_SCANNER", "off")
+    with pytest.raises(ValueError, match="LOGFERRY_ALB_SCANNER must be c or regex, not 'off'"):
+        alb._load_scanner()

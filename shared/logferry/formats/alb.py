@@ -228,7 +228,10 @@ def _groups_by_regex(line: str) -> tuple[Any, ...] | None:
 
 def _load_scanner() -> Callable[[str], tuple[Any, ...] | None]:
     """The compiled scanner's ``fields`` if it is built and not turned off, else the regex."""
-    if os.environ.get("LOGFERRY_ALB_SCANNER", "c") == "regex":
+    choice = os.environ.get("LOGFERRY_ALB_SCANNER", "c")
+    if choice not in ("c", "regex"):
+        raise ValueError(f"LOGFERRY_ALB_SCANNER must be c or regex, not {choice!r}")
+    if choice == "regex":
         return _groups_by_regex
     try:
         from logferry.formats._albscan import fields

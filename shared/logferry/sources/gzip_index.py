@@ -9,7 +9,8 @@ record to the next invocation, which ranged-GETs from ``compressed`` and skips o
 uncompressed bytes between the member start and the record.
 
 A single-member object has no such point (deflate blocks are not byte-aligned and their
-window cannot be primed from Python's zlib), so it is still inflated from byte 0.
+window cannot be primed from Python's zlib), so it is still inflated from byte 0, with
+ISA-L's faster inflater (see :mod:`logferry.sources.stream`).
 """
 
 from __future__ import annotations
