@@ -275,42 +275,34 @@ static Py_ssize_t trace(Scan *s, Py_ssize_t i) {
     return e;
 }
 
-/* The ALB fields after ssl_protocol, in the regex's nested optional levels. */
-static Py_ssize_t level(Scan *s, int n, Py_ssize_t i) {
-    switch (n) {
-    case 0: /* target_group_arn "trace_id" "domain_name" "chosen_cert_arn" */
-        i = dash_or_token(s, space(s, i), G_TARGET_GROUP);
-        i = trace(s, space(s, i));
-        i = quoted(s, space(s, i), G_DOMAIN);
-        return quoted(s, space(s, i), G_CERT);
-    case 1: /* matched_rule_priority request_creation_time "actions" "redirect_url" */
-        i = number_or_dash(s, space(s, i), G_RULE, 1);
-        i = dash_or_token(s, space(s, i), G_CREATED);
-        i = quoted(s, space(s, i), G_ACTIONS);
-        return quoted(s, space(s, i), G_REDIRECT);
-    case 2:
-        return quoted(s, space(s, i), G_ERROR_REASON);
-    case 3:
-        i = quoted(s, space(s, i), G_TARGETS);
-        return quoted(s, space(s, i), G_TARGET_STATUSES);
-    case 4:
-        i = quoted(s, space(s, i), G_CLASSIFICATION);
-        return quoted(s, space(s, i), G_CLASSIFICATION_REASON);
-    case 5:
-        return dash_or_token(s, space(s, i), G_CONN_TRACE);
-    case 6:
-        i = quoted(s, space(s, i), G_T_HOST);
-        i = quoted(s, space(s, i), G_T_URI);
-        return quoted(s, space(s, i), G_T_STATUS);
-    }
-    return FAIL;
-}
-
+/* The ALB fields after ssl_protocol, in the regex's nested optional levels: each field is
+ * a kind (N: `-` or a token, Q: quoted, T: the trace header, R: the signed rule priority)
+ * and its group; a level ends at the first field with kind 0. */
 #define N_LEVELS 7
-static const int level_first[N_LEVELS + 1] = {
-    G_TARGET_GROUP, G_RULE, G_ERROR_REASON, G_TARGETS, G_CLASSIFICATION, G_CONN_TRACE,
-    G_T_HOST, G_REST,
+static const struct { char kind; int group; } levels[N_LEVELS][4] = {
+    {{'N', G_TARGET_GROUP}, {'T', G_TRACE}, {'Q', G_DOMAIN}, {'Q', G_CERT}},
+    {{'R', G_RULE}, {'N', G_CREATED}, {'Q', G_ACTIONS}, {'Q', G_REDIRECT}},
+    {{'Q', G_ERROR_REASON}},
+    {{'Q', G_TARGETS}, {'Q', G_TARGET_STATUSES}},
+    {{'Q', G_CLASSIFICATION}, {'Q', G_CLASSIFICATION_REASON}},
+    {{'N', G_CONN_TRACE}},
+    {{'Q', G_T_HOST}, {'Q', G_T_URI}, {'Q', G_T_STATUS}},
 };
+
+/* Level n's fields from i, each after a space: the index after them, FAIL or BAIL. */
+static Py_ssize_t level(Scan *s, int n, Py_ssize_t i) {
+    for (int f = 0; f < 4 && levels[n][f].kind; f++) {
+        int g = levels[n][f].group;
+        i = space(s, i);
+        switch (levels[n][f].kind) {
+        case 'N': i = dash_or_token(s, i, g); break;
+        case 'Q': i = quoted(s, i, g); break;
+        case 'T': i = trace(s, i); break;
+        default: i = number_or_dash(s, i, g, 1); break;
+        }
+    }
+    return i;
+}
 
 /* The fields up to ssl_protocol (Classic ELB lines end there). */
 static Py_ssize_t head(Scan *s) {
@@ -375,7 +367,8 @@ static PyObject *fields(PyObject *module, PyObject *line) {
         ends[matched + 1] = e;
     }
     while (matched > 0 && ends[matched] < s.n && at(&s, ends[matched]) != ' ') matched--;
-    for (int g = level_first[matched]; g < G_REST; g++) s.start[g] = -1;
+    int first_dropped = matched < N_LEVELS ? levels[matched][0].group : G_REST;
+    for (int g = first_dropped; g < G_REST; g++) s.start[g] = -1;
     if (ends[matched] < s.n) set(&s, G_REST, ends[matched], s.n);
 
     PyObject *out = PyTuple_New(N_GROUPS);
