@@ -18,6 +18,7 @@ help: ## List the targets
 
 $(LOGFERRY): shared/pyproject.toml shared/setup.py shared/logferry/formats/_albscan.c
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@rm -f shared/logferry/formats/_albscan*.so  # an old build must not shadow the new one
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e 'shared[dev]'
 	@touch $@

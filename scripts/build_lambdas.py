@@ -5,7 +5,8 @@ Each zip holds the function's handler.py, the ``logferry`` package (from shared/
 pinned pure-Python dependencies of functions/requirements.lock, and the compiled ones of
 functions/requirements-binary.lock built for both the Lambda runtime's Python (3.12) and
 the local executor's (3.11): their extension modules differ by ABI tag, so one zip runs
-on both (x86_64 Linux). The same sources give
+on both (x86_64 Linux); and logferry's own ALB scanner, compiled for the stable ABI (see
+:func:`scanner_build`). The same sources (and C compiler) give
 the same bytes: entries are sorted, timestamps fixed, no bytecode, no absolute paths.
 These zips are what Terraform deploys and what the local stack runs.
 """
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
+import platform
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,8 +39,11 @@ PIP_TARGET_FLAGS = [
 SKIP_DIRS = {"__pycache__", "bin", "tests"}
 SKIP_NAMES = {"direct_url.json", "INSTALLER", "REQUESTED", "RECORD"}
 NATIVE_SUFFIXES = {".c", ".so"}
-"""The ALB scanner's source and its build for this machine's Python, not the Lambda
-runtime's: the zips parse ALB lines with the regex the scanner mirrors."""
+"""Left out of the package's files: the ALB scanner's source, and pip's build of it (made
+with debug paths); the zips get the scanner from :func:`scanner_build` instead."""
+SCANNER_SOURCE = PACKAGE / "formats" / "_albscan.c"
+SCANNER_ENTRY = "logferry/formats/_albscan.abi3.so"
+SCANNER_FLAGS = ["-shared", "-fPIC", "-O2", "-g0", "-Wall"]
 
 
 def deps_dir(cache: Path) -> Path:
@@ -64,6 +71,36 @@ def deps_dir(cache: Path) -> Path:
         shutil.copytree(staging, target, dirs_exist_ok=True)
         shutil.rmtree(staging)
     (target / ".complete").touch()
+    return target
+
+
+def scanner_build(cache: Path) -> Path | None:
+    """The ALB scanner compiled for the zips, or ``None`` where it cannot be.
+
+    Built for the stable ABI (one build loads on the runtime's Python 3.12 and the local
+    executor's 3.11) without debug information, so the same source and compiler give the
+    same bytes; cached by source hash. Lambda runs x86_64 Linux, so other hosts (or a host
+    without a C compiler) ship no scanner and the zips parse ALB lines with the regex.
+    """
+    if sys.platform != "linux" or platform.machine() != "x86_64":
+        print("build: not an x86_64 Linux host, the zips parse ALB lines with the regex")
+        return None
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    if compiler is None:
+        print("build: no C compiler (CC), the zips parse ALB lines with the regex")
+        return None
+    digest = hashlib.sha256(SCANNER_SOURCE.read_bytes() + " ".join(SCANNER_FLAGS).encode())
+    target = cache / f"albscan-{digest.hexdigest()[:16]}.abi3.so"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        include = sysconfig.get_paths()["include"]
+        subprocess.run(  # the source by its bare name: gcc records the path it is given
+            [compiler, *SCANNER_FLAGS, f"-I{include}", SCANNER_SOURCE.name, "-o", str(tmp)],
+            check=True,
+            cwd=SCANNER_SOURCE.parent,
+        )
+        tmp.replace(target)
     return target
 
 
@@ -105,6 +142,9 @@ def build(out_dir: Path, cache: Path, only: list[str]) -> None:
         for name, path in files_under(PACKAGE)
         if path.suffix not in NATIVE_SUFFIXES
     ]
+    scanner = scanner_build(cache)
+    if scanner is not None:
+        package.append((SCANNER_ENTRY, scanner))
     for fn in functions():
         if only and fn.name not in only:
             continue

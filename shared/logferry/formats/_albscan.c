@@ -5,14 +5,17 @@
  * the regex decides. The regex is the specification; tests/unit/test_albscan.py checks
  * the two agree on every line of the golden files and on mutated lines.
  *
- * The scanner walks the line once: tokens end at a space, quoted fields at the next
- * quote. It gives up (returns None) on anything the regex could match differently:
- * a newline, a non-ASCII character where the regex has \d (which matches Unicode
- * digits), a fixed field of the wrong shape. The optional ALB tail is matched level by
+ * The scanner walks the line's UTF-8 once: tokens end at a space, quoted fields at the
+ * next quote (every delimiter is ASCII, and UTF-8 never uses ASCII bytes inside a
+ * character, so byte positions split the text exactly where the regex does). It gives up
+ * (returns None) on anything the regex could match differently: a newline, a non-ASCII
+ * character where the regex has \d (which matches Unicode digits), a fixed field of the
+ * wrong shape, a string with lone surrogates (no UTF-8 form). The optional ALB tail is matched level by
  * level like the regex's nested optional groups; text left after the last level that
  * matched is the `rest` group.
  */
 #define PY_SSIZE_T_CLEAN
+#define Py_LIMITED_API 0x030B0000 /* the stable ABI: one build serves Python 3.11 and later */
 #include <Python.h>
 #include <string.h>
 
@@ -32,28 +35,21 @@ enum {
 #define BAIL (-2) /* the regex might match where the scanner cannot tell: let it decide */
 
 typedef struct {
-    int kind;
-    const void *data;
+    const unsigned char *p; /* the line as UTF-8 */
     Py_ssize_t n;
     Py_ssize_t start[N_GROUPS]; /* -1: the group did not match (None) */
     Py_ssize_t end[N_GROUPS];
 } Scan;
 
-static inline Py_UCS4 at(const Scan *s, Py_ssize_t i) { return PyUnicode_READ(s->kind, s->data, i); }
+static inline unsigned char at(const Scan *s, Py_ssize_t i) { return s->p[i]; }
 
-static inline int is_digit(Py_UCS4 c) { return c >= '0' && c <= '9'; }
+static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 /* Index of the first `c` in [i, stop), or -1. */
 static Py_ssize_t find(const Scan *s, Py_ssize_t i, Py_ssize_t stop, char c) {
     if (i >= stop) return -1;
-    if (s->kind == PyUnicode_1BYTE_KIND) {
-        const char *base = (const char *)s->data;
-        const char *hit = memchr(base + i, c, (size_t)(stop - i));
-        return hit ? hit - base : -1;
-    }
-    for (; i < stop; i++)
-        if (at(s, i) == (Py_UCS4)c) return i;
-    return -1;
+    const unsigned char *hit = memchr(s->p + i, c, (size_t)(stop - i));
+    return hit ? hit - s->p : -1;
 }
 
 /* End of the token starting at i: the next space or the end of the line. */
@@ -68,7 +64,7 @@ static inline int is_dash(const Scan *s, Py_ssize_t a, Py_ssize_t b) { return b 
 
 static inline int starts_with(const Scan *s, Py_ssize_t i, Py_ssize_t stop, const char *lit) {
     for (; *lit; lit++, i++)
-        if (i >= stop || at(s, i) != (Py_UCS4)(unsigned char)*lit) return 0;
+        if (i >= stop || at(s, i) != (unsigned char)*lit) return 0;
     return 1;
 }
 
@@ -160,9 +156,9 @@ static Py_ssize_t timestamp(Scan *s, Py_ssize_t i, int g) {
     Py_ssize_t e = token_end(s, i), j = i;
     for (const char *c = shape; *c; c++, j++) {
         if (j >= e) return FAIL;
-        Py_UCS4 ch = at(s, j);
+        unsigned char ch = at(s, j);
         if (ch > 127) return BAIL;
-        if (*c == 'd' ? !is_digit(ch) : ch != (Py_UCS4)*c) return FAIL;
+        if (*c == 'd' ? !is_digit(ch) : ch != (unsigned char)*c) return FAIL;
     }
     if (j < e && at(s, j) == '.') {
         Py_ssize_t k = digits(s, j + 1, e);
@@ -175,7 +171,7 @@ static Py_ssize_t timestamp(Scan *s, Py_ssize_t i, int g) {
     return e;
 }
 
-static inline int is_scheme_char(Py_UCS4 c) {
+static inline int is_scheme_char(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '+' ||
            c == '.' || c == '-';
 }
@@ -184,7 +180,7 @@ static inline int is_scheme_char(Py_UCS4 c) {
  * `(?:(scheme)://(host)(?::(\d+))?(/[^?#" ]*)?(?:\?([^#" ]*))?)?` and the rest ignored. */
 static int url_parts(Scan *s, Py_ssize_t a, Py_ssize_t b) {
     Py_ssize_t i = a;
-    Py_UCS4 c = i < b ? at(s, i) : 0;
+    unsigned char c = i < b ? at(s, i) : 0;
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return 0;
     while (i < b && is_scheme_char(at(s, i))) i++;
     if (!starts_with(s, i, b, "://")) return 0;
@@ -249,7 +245,7 @@ static Py_ssize_t user_agent(Scan *s, Py_ssize_t i) {
     Py_ssize_t j = i + 1;
     for (;;) {
         if (j >= s->n) return FAIL;
-        Py_UCS4 c = at(s, j);
+        unsigned char c = at(s, j);
         if (c == '"') break;
         j += c == '\\' ? 2 : 1;
     }
@@ -309,7 +305,7 @@ static Py_ssize_t head(Scan *s) {
     Py_ssize_t i = 0, e = token_end(s, 0);
     int typed = e > 0 && e < s->n;
     for (Py_ssize_t j = 0; typed && j < e; j++) {
-        Py_UCS4 c = at(s, j);
+        unsigned char c = at(s, j);
         typed = (c >= 'a' && c <= 'z') || is_digit(c);
     }
     if (typed) {
@@ -341,16 +337,15 @@ static Py_ssize_t head(Scan *s) {
 static PyObject *fields(PyObject *module, PyObject *line) {
     (void)module;
     if (!PyUnicode_Check(line)) {
-        PyErr_Format(PyExc_TypeError, "fields() takes a str, not %.100s", Py_TYPE(line)->tp_name);
+        PyErr_SetString(PyExc_TypeError, "fields() takes a str");
         return NULL;
     }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(line) < 0) return NULL; /* a legacy string built from wchar_t */
-#endif
     Scan s;
-    s.kind = PyUnicode_KIND(line);
-    s.data = PyUnicode_DATA(line);
-    s.n = PyUnicode_GET_LENGTH(line);
+    s.p = (const unsigned char *)PyUnicode_AsUTF8AndSize(line, &s.n);
+    if (s.p == NULL) { /* lone surrogates: no UTF-8 form, the regex decides */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
     for (int g = 0; g < N_GROUPS; g++) s.start[g] = -1;
     if (find(&s, 0, s.n, '\n') >= 0) Py_RETURN_NONE; /* `.` and `$` treat it specially */
 
@@ -373,14 +368,18 @@ static PyObject *fields(PyObject *module, PyObject *line) {
 
     PyObject *out = PyTuple_New(N_GROUPS);
     if (out == NULL) return NULL;
+    /* An ASCII line's byte positions are its character positions: slicing it is cheaper
+     * than decoding. */
+    int ascii = PyUnicode_GetLength(line) == s.n;
     for (int g = 0; g < N_GROUPS; g++) {
         PyObject *v;
         if (s.start[g] < 0) v = Py_NewRef(Py_None);
-        else if ((v = PyUnicode_Substring(line, s.start[g], s.end[g])) == NULL) {
+        else if (ascii) v = PyUnicode_Substring(line, s.start[g], s.end[g]);
+        else v = PyUnicode_DecodeUTF8((const char *)s.p + s.start[g], s.end[g] - s.start[g], NULL);
+        if (v == NULL || PyTuple_SetItem(out, g, v) < 0) {
             Py_DECREF(out);
             return NULL;
         }
-        PyTuple_SET_ITEM(out, g, v);
     }
     return out;
 }
