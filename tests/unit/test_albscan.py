@@ -31,10 +31,11 @@ except ImportError as exc:  # pragma: no cover - reported by test_scanner_is_bui
 else:
     IMPORT_ERROR = None
 
-# What the regex treats specially: delimiters, escapes, `\d` (Unicode digits too), `.`/`$`.
+# What the regex treats specially: delimiters, escapes, `\d` (Unicode digits too), `.`/`$`;
+# and a lone surrogate (no UTF-8 form, so the scanner must hand the line over).
 TRICKY = [" ", '"', "-", ":", "\\", "[", "]", "/", "?", "#", ".", ";", "Z", "T", "0", "7",
           "a", "é", "日", "٣", "８", "\r", "\n", "\t", "Root=", "Self=", "HTTP/", "://", '"-"',
-          " -", "  "]  # fmt: skip
+          " -", "  ", "\ud800"]  # fmt: skip
 
 
 def golden_lines() -> list[str]:
@@ -168,3 +169,9 @@ def test_environment_variable_turns_the_scanner_off(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("LOGFERRY_ALB_SCANNER", "off")
     with pytest.raises(ValueError, match="LOGFERRY_ALB_SCANNER must be c or regex, not 'off'"):
         alb._load_scanner()
+
+
+def test_a_line_without_utf8_form_goes_to_the_regex() -> None:
+    line = test_format_alb.HTTP.replace("curl", "curl\ud800")
+    assert scan(line) is None
+    assert regex_groups(line) is not None
