@@ -3,7 +3,7 @@
 One precompiled regex per line, documents built directly as nested dicts (this is the
 hot path of the product). The regex is the specification of the line; where the compiled
 scanner ``_albscan`` is built (``pip install`` compiles it when a C compiler is there), it
-gives the same groups about five times faster and hands the lines it cannot be sure of
+gives the same groups about four times faster and hands the lines it cannot be sure of
 back to the regex (``LOGFERRY_ALB_SCANNER=regex`` turns it off).
 
 ECS fields go where Filebeat's ``aws.elb`` module puts them; everything
