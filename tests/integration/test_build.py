@@ -55,7 +55,7 @@ def test_zip_parses_alb_lines_with_its_own_scanner(tmp_path: Path) -> None:
         "from logferry.formats import alb\n"
         "assert alb._scan.__module__ == 'logferry.formats._albscan', alb._scan\n"
         "line = " + repr(ALB_LINE) + "\n"
-        "assert alb._scan(line) == alb._groups_by_regex(line) is not None\n"
+        "assert alb._scan(line) == alb._fields_by_regex(line) is not None\n"
         "print(alb._scan.__module__)"
     )
     out = subprocess.run(

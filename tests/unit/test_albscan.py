@@ -1,7 +1,8 @@
 """The compiled ALB scanner against its specification, the regex ``_ALB_RE``.
 
-``_albscan.fields(line)`` must give exactly ``_ALB_RE.match(line).groups()``, or ``None``
-(then the parser asks the regex). Checked on every ALB/Classic ELB line of the golden files
+``_albscan.fields(line)`` must give exactly ``alb._fields_by_regex(line)`` (the regex's
+groups, numbers converted by ``int()``/``float()``), values and types, or ``None`` (then the
+parser asks the regex). Checked on every ALB/Classic ELB line of the golden files
 and the unit tests, on generated lines, and on mutated lines (a quote, a space, a Unicode
 digit, a newline put, removed or moved anywhere); the golden files also pass with the
 scanner turned off, which is how a build without a C compiler runs.
@@ -63,14 +64,19 @@ SAMPLES = golden_lines() + unit_test_lines()
 GENERATED = list(alb_lines(3000, datetime(2024, 3, 1, tzinfo=UTC), seed=7, garbage_rate=0.05))
 
 
-def regex_groups(line: str) -> tuple[str | None, ...] | None:
-    m = alb._ALB_RE.match(line)
-    return None if m is None else m.groups()
+def regex_groups(line: str) -> tuple[object, ...] | None:
+    """The specification: the regex's groups, numbers converted by int() and float()."""
+    return alb._fields_by_regex(line)
 
 
-def scan(line: str) -> tuple[str | None, ...] | None:
+def scan(line: str) -> tuple[object, ...] | None:
+    """The scanner's fields, typed so that 1 and 1.0 (equal in Python) compare unequal."""
     assert fields is not None, IMPORT_ERROR
-    return fields(line)
+    return typed(fields(line))
+
+
+def typed(values: tuple[object, ...] | None) -> tuple[object, ...] | None:
+    return None if values is None else tuple((type(v).__name__, v) for v in values)
 
 
 def test_scanner_is_built() -> None:
@@ -82,7 +88,7 @@ def test_scanner_is_built() -> None:
 def test_samples_agree_and_take_the_fast_path() -> None:
     assert len(SAMPLES) > 20
     for line in SAMPLES + GENERATED:
-        expected = regex_groups(line)
+        expected = typed(regex_groups(line))
         got = scan(line)
         if expected is not None:
             assert got == expected, line
@@ -116,7 +122,7 @@ def test_mutated_lines_agree_or_go_to_the_regex() -> None:
     outcomes = {"same": 0, "to_regex_matching": 0, "to_regex_failing": 0}
     for _ in range(6_000):
         line = mutate(rng.choice(SAMPLES), rng)
-        got, expected = scan(line), regex_groups(line)
+        got, expected = scan(line), typed(regex_groups(line))
         if got is not None:
             assert got == expected, repr(line)
             outcomes["same"] += 1
@@ -139,7 +145,7 @@ def test_lines_with_tricky_characters_agree(line: str, edits: list[tuple[int, st
         line = line[:pos] + text + line[pos:]
     got = scan(line)
     if got is not None:
-        assert got == regex_groups(line)
+        assert got == typed(regex_groups(line))
 
 
 @pytest.mark.parametrize("value", [b"bytes", 3, None])
@@ -157,13 +163,13 @@ def test_golden_files_pass_with_the_regex_alone(
     case: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The path of an install without a C compiler, and of the Lambda zips."""
-    monkeypatch.setattr(alb, "_scan", alb._groups_by_regex)
+    monkeypatch.setattr(alb, "_scan", alb._fields_by_regex)
     assert test_golden.render(case) == test_golden.expected_path(case).read_text()
 
 
 def test_environment_variable_turns_the_scanner_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOGFERRY_ALB_SCANNER", "regex")
-    assert alb._load_scanner() is alb._groups_by_regex
+    assert alb._load_scanner() is alb._fields_by_regex
     monkeypatch.setenv("LOGFERRY_ALB_SCANNER", "c")
     assert alb._load_scanner() is fields
     monkeypatch.setenv("LOGFERRY_ALB_SCANNER", "off")

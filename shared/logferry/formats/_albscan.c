@@ -1,9 +1,10 @@
 /* Hand-written scanner for ALB / Classic ELB access log lines.
  *
- * fields(line) returns what logferry.formats.alb._ALB_RE.match(line).groups() returns
- * (45 strings or None), about four times faster, or None when it cannot be sure: then
- * the regex decides. The regex is the specification; tests/unit/test_albscan.py checks
- * the two agree on every line of the golden files and on mutated lines.
+ * fields(line) returns what logferry.formats.alb._fields_by_regex(line) returns (the 45
+ * groups of the line regex, numbers as int or float), several times faster, or None when
+ * it cannot be sure: then the regex decides. The regex is the specification;
+ * tests/unit/test_albscan.py checks the two agree on every line of the golden files and
+ * on mutated lines.
  *
  * The scanner walks the line's UTF-8 once: tokens end at a space, quoted fields at the
  * next quote (every delimiter is ASCII, and UTF-8 never uses ASCII bytes inside a
@@ -334,6 +335,75 @@ static Py_ssize_t head(Scan *s) {
     return dash_or_token(s, space(s, i), G_PROTOCOL);
 }
 
+/* How each group is returned: 'i' int, 'f' float (as the parser uses them; the regex
+ * path converts the same groups), 'r' a str with few distinct values, reused from a small
+ * cache (no new string, its hash already known), else a new str. */
+static const char kinds[N_GROUPS] = {
+    [G_CLIENT_PORT] = 'i', [G_TARGET_PORT] = 'i', [G_ELB_STATUS] = 'i',
+    [G_TARGET_STATUS] = 'i', [G_RECEIVED] = 'i', [G_SENT] = 'i', [G_URL_PORT] = 'i',
+    [G_RULE] = 'i', [G_REQUEST_TIME] = 'f', [G_TARGET_TIME] = 'f', [G_RESPONSE_TIME] = 'f',
+    [G_TYPE] = 'r', [G_NAME] = 'r', [G_METHOD] = 'r', [G_SCHEME] = 'r', [G_HOST] = 'r',
+    [G_VERSION] = 'r', [G_USER_AGENT] = 'r', [G_CIPHER] = 'r', [G_PROTOCOL] = 'r',
+    [G_TARGET_GROUP] = 'r', [G_DOMAIN] = 'r', [G_CERT] = 'r', [G_ACTIONS] = 'r',
+    [G_REDIRECT] = 'r', [G_ERROR_REASON] = 'r', [G_TARGETS] = 'r',
+    [G_TARGET_STATUSES] = 'r', [G_CLASSIFICATION] = 'r', [G_CLASSIFICATION_REASON] = 'r',
+    [G_T_HOST] = 'r', [G_T_URI] = 'r', [G_T_STATUS] = 'r',
+};
+
+#define MAX_DIGITS 18 /* fits a long long */
+
+/* An integer group (`-?\d+`, ASCII digits: the scanner bails on others) as an int. */
+static PyObject *integer(const Scan *s, int g) {
+    const unsigned char *c = s->p + s->start[g], *end = s->p + s->end[g];
+    int negative = *c == '-';
+    long long v = 0;
+    for (c += negative; c < end; c++) v = v * 10 + (*c - '0');
+    return PyLong_FromLongLong(negative ? -v : v);
+}
+
+/* A processing time (`-?\d+(?:\.\d+)?`) as a float, rounded as float() rounds. */
+static PyObject *real(const Scan *s, int g) {
+    char text[64];
+    Py_ssize_t len = s->end[g] - s->start[g];
+    if (len >= (Py_ssize_t)sizeof text) {
+        PyObject *str = PyUnicode_DecodeUTF8((const char *)s->p + s->start[g], len, NULL);
+        PyObject *v = str ? PyFloat_FromString(str) : NULL;
+        Py_XDECREF(str);
+        return v;
+    }
+    memcpy(text, s->p + s->start[g], (size_t)len);
+    text[len] = 0;
+    double v = PyOS_string_to_double(text, NULL, NULL);
+    return v == -1.0 && PyErr_Occurred() ? NULL : PyFloat_FromDouble(v);
+}
+
+#define CACHE_WAYS 4
+#define CACHE_MAX 160
+static struct {
+    PyObject *str;
+    Py_ssize_t len;
+    unsigned char bytes[CACHE_MAX];
+} cache[N_GROUPS][CACHE_WAYS];
+static unsigned char cache_next[N_GROUPS];
+
+/* A group of an ASCII line as a str, the cached one if it holds the same bytes. */
+static PyObject *reused(PyObject *line, const Scan *s, int g) {
+    const unsigned char *text = s->p + s->start[g];
+    Py_ssize_t len = s->end[g] - s->start[g];
+    if (len > CACHE_MAX) return PyUnicode_Substring(line, s->start[g], s->end[g]);
+    for (int w = 0; w < CACHE_WAYS; w++)
+        if (cache[g][w].str && cache[g][w].len == len && !memcmp(cache[g][w].bytes, text, (size_t)len))
+            return Py_NewRef(cache[g][w].str);
+    PyObject *str = PyUnicode_Substring(line, s->start[g], s->end[g]);
+    if (str == NULL) return NULL;
+    int w = cache_next[g]++ % CACHE_WAYS;
+    Py_XDECREF(cache[g][w].str);
+    cache[g][w].str = Py_NewRef(str);
+    cache[g][w].len = len;
+    memcpy(cache[g][w].bytes, text, (size_t)len);
+    return str;
+}
+
 static PyObject *fields(PyObject *module, PyObject *line) {
     (void)module;
     if (!PyUnicode_Check(line)) {
@@ -366,6 +436,10 @@ static PyObject *fields(PyObject *module, PyObject *line) {
     for (int g = first_dropped; g < G_REST; g++) s.start[g] = -1;
     if (ends[matched] < s.n) set(&s, G_REST, ends[matched], s.n);
 
+    for (int g = 0; g < N_GROUPS; g++) /* a longer integer goes to the regex and int() */
+        if (kinds[g] == 'i' && s.start[g] >= 0 && s.end[g] - s.start[g] > MAX_DIGITS)
+            Py_RETURN_NONE;
+
     PyObject *out = PyTuple_New(N_GROUPS);
     if (out == NULL) return NULL;
     /* An ASCII line's byte positions are its character positions: slicing it is cheaper
@@ -374,8 +448,11 @@ static PyObject *fields(PyObject *module, PyObject *line) {
     for (int g = 0; g < N_GROUPS; g++) {
         PyObject *v;
         if (s.start[g] < 0) v = Py_NewRef(Py_None);
-        else if (ascii) v = PyUnicode_Substring(line, s.start[g], s.end[g]);
-        else v = PyUnicode_DecodeUTF8((const char *)s.p + s.start[g], s.end[g] - s.start[g], NULL);
+        else if (kinds[g] == 'i') v = integer(&s, g);
+        else if (kinds[g] == 'f') v = real(&s, g);
+        else if (!ascii) v = PyUnicode_DecodeUTF8((const char *)s.p + s.start[g], s.end[g] - s.start[g], NULL);
+        else if (kinds[g] == 'r') v = reused(line, &s, g);
+        else v = PyUnicode_Substring(line, s.start[g], s.end[g]);
         if (v == NULL || PyTuple_SetItem(out, g, v) < 0) {
             Py_DECREF(out);
             return NULL;
@@ -386,8 +463,8 @@ static PyObject *fields(PyObject *module, PyObject *line) {
 
 static PyMethodDef methods[] = {
     {"fields", fields, METH_O,
-     "fields(line, /)\n--\n\nThe groups of the ALB line regex for `line`, or None when the "
-     "scanner cannot tell (then the regex decides)."},
+     "fields(line, /)\n--\n\nThe groups of the ALB line regex for `line` (numbers as int or "
+     "float), or None when the scanner cannot tell (then the regex decides)."},
     {NULL, NULL, 0, NULL},
 };
 
