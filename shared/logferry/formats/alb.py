@@ -437,12 +437,11 @@ class AlbFormat(_ElbBase):
         ) = fields  # fmt: skip
         if (typ is None) is self.typed:  # an ALB line given to the Classic parser or vice versa
             return self._error(record, ctx, line)
-        r, t, s = rpt, tpt, rspt
         elb: dict[str, Any] = {
             "name": name,
-            "request_processing_time": {"sec": r},
-            "backend_processing_time": {"sec": t},
-            "response_processing_time": {"sec": s},
+            "request_processing_time": {"sec": rpt},
+            "backend_processing_time": {"sec": tpt},
+            "response_processing_time": {"sec": rspt},
         }
         event: dict[str, Any] = {"dataset": self.dataset}
         request: dict[str, Any] = {}
@@ -457,8 +456,8 @@ class AlbFormat(_ElbBase):
             "http": http,
             "aws": {"elb": elb},
         }
-        if r >= 0 and t >= 0 and s >= 0:
-            event["duration"] = round((r + t + s) * 1e9)
+        if rpt >= 0 and tpt >= 0 and rspt >= 0:
+            event["duration"] = round((rpt + tpt + rspt) * 1e9)
         if cip is not None:
             doc["source"] = {"ip": cip[1:-1] if cip[:1] == "[" else cip, "port": cport}
         if tip is not None:
