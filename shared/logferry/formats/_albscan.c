@@ -108,10 +108,8 @@ static Py_ssize_t token(Scan *s, Py_ssize_t i, int g) {
 
 /* `(?:-|([^ ]+))`: an unquoted token, `-` as None. */
 static Py_ssize_t dash_or_token(Scan *s, Py_ssize_t i, int g) {
-    if (i < 0) return i;
-    Py_ssize_t e = token_end(s, i);
-    if (e == i) return FAIL;
-    if (!is_dash(s, i, e)) set(s, g, i, e);
+    Py_ssize_t e = token(s, i, g);
+    if (e >= 0 && is_dash(s, i, e)) s->start[g] = -1;
     return e;
 }
 
@@ -133,6 +131,16 @@ static Py_ssize_t number_or_dash(Scan *s, Py_ssize_t i, int g, int signed_) {
     if (ok == BAIL) return BAIL;
     if (ok) set(s, g, i, e);
     else if (!is_dash(s, i, e)) return FAIL;
+    return e;
+}
+
+/* `(-?\d+(?:\.\d+)?)` as a whole token: a processing time in seconds. */
+static Py_ssize_t seconds(Scan *s, Py_ssize_t i, int g) {
+    if (i < 0) return i;
+    Py_ssize_t e = token_end(s, i);
+    int ok = is_number(s, i, e, 1, 1);
+    if (ok != 1) return ok == BAIL ? BAIL : FAIL;
+    set(s, g, i, e);
     return e;
 }
 
@@ -318,15 +326,7 @@ static Py_ssize_t head(Scan *s) {
     i = address(s, space(s, i), G_CLIENT_IP, G_CLIENT_PORT);
     i = address(s, space(s, i), G_TARGET_IP, G_TARGET_PORT);
     static const int times[] = {G_REQUEST_TIME, G_TARGET_TIME, G_RESPONSE_TIME};
-    for (int t = 0; t < 3 && i >= 0; t++) {
-        i = space(s, i);
-        if (i < 0) break;
-        Py_ssize_t e3 = token_end(s, i);
-        int ok = is_number(s, i, e3, 1, 1);
-        if (ok != 1) return ok == BAIL ? BAIL : FAIL;
-        set(s, times[t], i, e3);
-        i = e3;
-    }
+    for (int t = 0; t < 3; t++) i = seconds(s, space(s, i), times[t]);
     static const int counts[] = {G_ELB_STATUS, G_TARGET_STATUS, G_RECEIVED, G_SENT};
     for (int c = 0; c < 4; c++) i = number_or_dash(s, space(s, i), counts[c], 0);
     i = request(s, space(s, i));
