@@ -27,22 +27,18 @@ from typing import Any, NamedTuple
 from logferry.formats import get_format
 from logferry.model import Event, ObjectRef
 from logferry.pipeline import ObjectJob, Summary, process_object
-from logferry.runtime import message_renderer
 from logferry.samples.alb import alb_lines
-from logferry.sinks import Failure, Sink, SinkStats
+from logferry.sinks import Failure, Sink, SinkBase
 from logferry.sources.events import ObjectNotice, continuation_event, notices
 from logferry.sources.s3 import open_object
 
 MIB = 1024 * 1024
 
 
-class CountingSink:
+class CountingSink(SinkBase):
     """Ships nothing, counts everything."""
 
     name = "count"
-
-    def __init__(self) -> None:
-        self.stats = SinkStats()
 
     def add(self, event: Event) -> None:
         self.stats.shipped += 1
@@ -104,7 +100,6 @@ def ship(
         notice=notice,
         fmt=fmt,
         sinks=[CountingSink()] if sinks is None else sinks,
-        render=message_renderer(fmt),
         remaining_seconds=remaining,
         reserve_seconds=1.0,
     )

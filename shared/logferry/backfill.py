@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote_plus
 
+from logferry.composition import Clients, Wiring
+from logferry.config import ConfigError
 from logferry.model import ObjectRef
-from logferry.settings import ConfigError, Settings
-from logferry.sinks import Sink
+from logferry.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -336,59 +337,35 @@ def invoke_worker(lambda_client: Any, function: str, bucket: str) -> Worker:
     return work
 
 
-class _ThreadSinks(threading.local):
-    """Each worker thread's sinks (sinks are not thread-safe; clients are reused)."""
-
-    def __init__(self) -> None:
-        self.search: Sink | None = None
-        self.cloudwatch: dict[str, Sink] = {}
-
-
 def local_worker(
-    s3: Any, bucket: str, settings: Settings, logs_client: Any, quarantine: Any
+    s3: Any, bucket: str, settings: Settings, clients: Clients, quarantine: Any
 ) -> Worker:
-    """Process objects here with the functions' pipeline; sinks as the settings say.
-
-    CloudWatch Logs if ``LOG_GROUP`` is set, search if ``SEARCH_URL`` is (plus per-minute
-    status counts with ``STATUS_COUNTS``); events that fail are parked in the quarantine.
-    """
-    from logferry.aggregate import StatusCounts
+    """Process objects here with the functions' pipeline and the sinks ``settings`` names
+    (built by the composition root, one wiring and one parser per worker thread); events that
+    fail are parked in the quarantine."""
     from logferry.pipeline import ObjectJob, process_object
-    from logferry.runtime import build_format, message_renderer, stream_name
-    from logferry.sinks.factory import cloudwatch_sink, new_search_sink
+    from logferry.runtime import build_format
     from logferry.sources.events import ObjectNotice
 
-    if not settings.log_group and not settings.search_url:
-        raise ConfigError("no sink: set LOG_GROUP and/or SEARCH_URL (or --log-group/--search-url)")
-    fmt = build_format(settings)
-    render = message_renderer(fmt)
-    mine = _ThreadSinks()
-
-    def sinks_for(ref: ObjectRef) -> list[Sink]:
-        sinks: list[Sink] = []
-        if settings.log_group:
-            stream = stream_name(settings.log_stream, ref)
-            if stream not in mine.cloudwatch:
-                mine.cloudwatch[stream] = cloudwatch_sink(settings, ref, logs_client)
-            sinks.append(mine.cloudwatch[stream])
-        if settings.search_url:
-            if mine.search is None:
-                mine.search = new_search_sink(settings)  # one per thread
-            sinks.append(mine.search)
-            if settings.status_counts:
-                sinks.append(StatusCounts(mine.search, ref))
-        return sinks
+    if not settings.sinks:
+        raise ConfigError(
+            "no sink: set SINKS or LOG_GROUP and/or SEARCH_URL (or --sinks, --function, "
+            "--log-group, --search-url)"
+        )
+    Wiring(settings, clients)  # unknown sink names fail here, before any object
+    mine = threading.local()
 
     def work(info: ObjectInfo) -> Outcome:
+        if not hasattr(mine, "wiring"):
+            mine.wiring, mine.fmt = Wiring(settings, clients), build_format(settings)
         ref = ObjectRef(bucket, info.key, etag=info.etag, size=info.size)
         job = ObjectJob(
             s3=s3,
             notice=ObjectNotice(ref),
-            fmt=fmt,
-            sinks=sinks_for(ref),
+            fmt=mine.fmt,
+            sinks=mine.wiring.sinks_for(ref),
             parker=quarantine,
             region=s3.meta.region_name,
-            render=render,
         )
         summary = process_object(job)
         return Outcome(
@@ -400,8 +377,8 @@ def local_worker(
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     """Run ``logferry backfill``: 0 when all done, 1 if some failed, 130 if interrupted."""
+    from logferry.clients import client
     from logferry.replay import cli_settings
-    from logferry.runtime import client
     from logferry.sinks.s3 import Quarantine
 
     try:
@@ -421,12 +398,10 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             worker = invoke_worker(client("lambda"), args.invoke, bucket)
         else:
             settings = cli_settings(args)
-            quarantine = settings.quarantine_bucket and Quarantine(
-                client("s3"), settings.quarantine_bucket, settings.quarantine_prefix
+            quarantine = settings.quarantine.bucket and Quarantine(
+                client("s3"), settings.quarantine.bucket, settings.quarantine.prefix
             )
-            worker = local_worker(
-                client("s3"), bucket, settings, client("logs"), quarantine or None
-            )
+            worker = local_worker(client("s3"), bucket, settings, client, quarantine or None)
     except (ConfigError, ValueError, OSError) as exc:
         print(f"logferry backfill: {exc}", file=sys.stderr)
         return 2

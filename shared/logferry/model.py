@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 Document = dict[str, Any]
@@ -97,3 +98,10 @@ class Event:
     document: Document
     message: str
     """The text line-oriented sinks (CloudWatch Logs) send; usually the raw line."""
+
+
+def iso(dt: datetime) -> str:
+    """Format a datetime as ISO 8601 UTC with milliseconds and a ``Z``."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

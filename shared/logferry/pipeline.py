@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from logferry.formats.base import LogFormat, iso, parser_failure
-from logferry.model import Document, Event, IdMaker, ParseContext, Record
-from logferry.sinks import Failure, Sink, wants_documents
+from logferry.formats.base import LogFormat, parser_failure
+from logferry.model import Document, Event, IdMaker, ParseContext, Record, iso
+from logferry.sinks import Failure, Sink
 from logferry.sources.events import ObjectNotice
 from logferry.sources.s3 import ObjectGoneError, open_object
 from logferry.sources.stream import CorruptObjectError, prefetched
@@ -74,11 +74,6 @@ def timestamp_ms(doc: Document, default_ms: int) -> int:
         return default_ms
 
 
-def default_message(doc: Document) -> str:
-    """The text a line-oriented sink ships: the raw line."""
-    return str(doc.get("message", ""))
-
-
 @dataclass
 class ObjectJob:
     """Everything needed to ship one object."""
@@ -90,7 +85,6 @@ class ObjectJob:
     parker: Parker | None = None
     account_id: str | None = None
     region: str | None = None
-    render: Callable[[Document], str] = default_message
     remaining_seconds: Callable[[], float] | None = None
     """Time left in the invocation; when it drops below ``reserve_seconds`` the run stops."""
     reserve_seconds: float = 10.0
@@ -144,10 +138,9 @@ def _ship_records(
     base: dict[str, tuple[int, int]],
 ) -> None:
     make_id = IdMaker(ctx.ref)
-    parse = job.fmt.parse
-    if not any(wants_documents(sink) for sink in job.sinks):
-        parse = getattr(job.fmt, "parse_minimal", parse)
-    render = job.render
+    fmt = job.fmt
+    parse = fmt.parse if any(s.needs_documents for s in job.sinks) else fmt.parse_minimal
+    render = fmt.event_message
     sinks = job.sinks
     parser_failed = False
     for record in records:

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
+from logferry.composition import Wiring, function_settings, replayable
+from logferry.config import ConfigError
 from logferry.model import ObjectRef
-from logferry.settings import ConfigError, Settings
+from logferry.settings import Settings
 from logferry.sinks import Sink
 from logferry.sinks.s3 import ParkedEvent, Quarantine
-
-REPLAYABLE = ("search", "cloudwatch")
-"""The sinks whose parked events can be replayed (the names sinks park under)."""
 
 SinkBuilder = Callable[[str, str], Sink | None]
 """``(sink name, source URI) -> sink`` to replay through, or ``None`` if not replayable."""
@@ -117,60 +116,73 @@ def _replay_object(
     return f"{len(failures)} failed again (first: {failures[0].reason}), parked at {new_key}"
 
 
-def settings_builder(settings: Settings, logs_client: Any) -> SinkBuilder:
-    """Sinks built the way the functions build them, one per (sink, CloudWatch stream)."""
-    from logferry.runtime import stream_name
-    from logferry.sinks.factory import cloudwatch_sink, search_sink
-
-    cache: dict[tuple[str, str], Sink] = {}
+def wiring_builder(wiring: Wiring) -> SinkBuilder:
+    """Sinks built by the composition root, as the functions build them."""
 
     def build(name: str, source: str) -> Sink | None:
-        if name == "search":
-            return search_sink(settings)
-        if name != "cloudwatch":
-            return None
-        ref = parse_source(source)
-        stream = stream_name(settings.log_stream, ref)
-        if (name, stream) not in cache:
-            cache[(name, stream)] = cloudwatch_sink(settings, ref, logs_client)
-        return cache[(name, stream)]
+        return wiring.replay_sink(name, parse_source(source))
 
     return build
 
 
+def configured_sinks(settings: Settings) -> tuple[str, ...]:
+    """The sinks a command line names by their endpoints: ``cloudwatch`` with a log group,
+    ``search`` with a search URL (used when neither ``SINKS`` nor ``--function`` says)."""
+    named = (("cloudwatch", settings.cloudwatch.log_group), ("search", settings.search.url))
+    return tuple(name for name, endpoint in named if endpoint)
+
+
 def cli_settings(args: argparse.Namespace) -> Settings:
-    """The functions' settings from the environment, overridden by ``--search-url``,
-    ``--log-group``, ``--format`` and ``--pattern`` where given."""
-    settings = Settings.from_env(getattr(args, "format", None) or "alb")
-    return replace(
-        settings,
-        log_format=getattr(args, "format", None) or settings.log_format,
-        log_pattern=getattr(args, "pattern", None) or settings.log_pattern,
-        search_url=args.search_url or settings.search_url,
-        log_group=args.log_group or settings.log_group,
+    """The settings of ``--function`` (else of the environment), overridden by ``--sinks``,
+    ``--search-url``, ``--log-group``, ``--format`` and ``--pattern`` where given."""
+    function = getattr(args, "function", None)
+    fmt = getattr(args, "format", None)
+    base = function_settings(function) if function else Settings.from_env(fmt or "alb")
+    settings = base.with_format(
+        fmt, **({"pattern": args.pattern} if getattr(args, "pattern", None) else {})
     )
+    settings = replace(
+        settings,
+        search=replace(settings.search, url=args.search_url or settings.search.url),
+        cloudwatch=replace(
+            settings.cloudwatch, log_group=args.log_group or settings.cloudwatch.log_group
+        ),
+    )
+    sinks = getattr(args, "sinks", None)
+    if sinks:
+        return replace(settings, sinks=tuple(s for s in sinks.split(",") if s))
+    return settings if settings.sinks else replace(settings, sinks=configured_sinks(settings))
 
 
 def add_sink_options(parser: argparse.ArgumentParser) -> None:
-    """``--search-url`` and ``--log-group``, read by :func:`cli_settings`."""
+    """``--function``, ``--sinks``, ``--search-url`` and ``--log-group``, read by
+    :func:`cli_settings`."""
+    from logferry.composition import FUNCTIONS, SINKS
+
+    parser.add_argument(
+        "--function", choices=sorted(FUNCTIONS), help="that function's defaults (format, sinks)"
+    )
+    parser.add_argument(
+        "--sinks", help=f"comma-separated sinks of {', '.join(sorted(SINKS))} (default: $SINKS)"
+    )
     parser.add_argument("--search-url", help="search endpoint (default: $SEARCH_URL)")
     parser.add_argument("--log-group", help="CloudWatch Logs group (default: $LOG_GROUP)")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Run ``logferry replay``: 0 if everything shipped, 1 if some stay parked, 2 on bad config."""
-    from logferry.runtime import client
+    from logferry.clients import client
 
     try:
         settings = cli_settings(args)
-        bucket = args.bucket or settings.quarantine_bucket
+        bucket = args.bucket or settings.quarantine.bucket
         if not bucket:
             raise ConfigError("no quarantine bucket: pass --bucket or set QUARANTINE_BUCKET")
-        quarantine = Quarantine(client("s3"), bucket, args.prefix or settings.quarantine_prefix)
+        quarantine = Quarantine(client("s3"), bucket, args.prefix or settings.quarantine.prefix)
         listing = f"{quarantine.prefix}/{args.sink}" if args.sink else None
         counts = replay(
             quarantine,
-            settings_builder(settings, client("logs")),
+            wiring_builder(Wiring(settings, client)),
             prefix=listing,
             dry_run=args.dry_run,
             log=sys.stderr,
@@ -189,7 +201,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--bucket", help="quarantine bucket (default: $QUARANTINE_BUCKET)")
     p.add_argument("--prefix", help="quarantine prefix (default: $QUARANTINE_PREFIX or quarantine)")
-    p.add_argument("--sink", choices=REPLAYABLE, help="only events parked by this sink")
+    p.add_argument("--sink", choices=replayable(), help="only events parked by this sink")
     add_sink_options(p)
     p.add_argument("--dry-run", action="store_true", help="list and count, ship nothing")
     p.set_defaults(func=cmd_replay)

@@ -3,80 +3,41 @@
 from __future__ import annotations
 
 import json
-import posixpath
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-import boto3
-
-from logferry.formats import get_format
+from logferry import formats
+from logferry.clients import client
+from logferry.composition import Wiring, function_settings
 from logferry.formats.base import LogFormat
 from logferry.metrics import publish_summary
-from logferry.model import Document, ObjectRef
-from logferry.pipeline import ObjectJob, Summary, default_message, process_object
-from logferry.settings import ConfigError, Settings
-from logferry.sinks import Sink
+from logferry.pipeline import ObjectJob, Summary, process_object
+from logferry.settings import Settings
 from logferry.sources.events import ObjectNotice, continuation_event, notices
-
-SinkFactory = Callable[[Settings, ObjectRef], Sequence[Sink]]
-"""Builds the sinks for one object (given the function's settings)."""
-
-_STREAM_UNSAFE = re.compile(r"[:*]")
-
-
-@cache
-def client(service: str) -> Any:
-    """A cached boto3 client (``AWS_ENDPOINT_URL`` is honoured by boto3 itself)."""
-    return boto3.client(service)
-
-
-def stream_name(template: str, ref: ObjectRef) -> str:
-    """The CloudWatch Logs stream for an object: one stream per object family.
-
-    ``{family}`` is the key's folder (e.g. an ALB's per-day folder), ``{key}`` the whole
-    key, ``{basename}`` its file name, ``{bucket}`` the bucket.
-    """
-    family = posixpath.dirname(ref.key) or ref.bucket
-    name = template.format(
-        family=family, key=ref.key, basename=posixpath.basename(ref.key), bucket=ref.bucket
-    )
-    return _STREAM_UNSAFE.sub("_", name)[:512] or "default"
 
 
 def build_format(settings: Settings) -> LogFormat:
-    """The configured log format (``LOG_FORMAT``, ``LOG_PATTERN``, ``CWL_PREFIX``)."""
-    options: dict[str, Any] = {}
-    if settings.log_pattern:
-        options["pattern"] = settings.log_pattern
-    if settings.cwl_prefix:
-        options["cloudwatch_prefix"] = True
-    try:
-        return get_format(settings.log_format, **options)
-    except TypeError as exc:  # an option this format does not take (e.g. CWL_PREFIX for cwl)
-        raise ConfigError(f"LOG_FORMAT={settings.log_format}: {exc}") from exc
+    """The configured log format with its options (``LOG_FORMAT`` and the format's own)."""
+    return formats.build(settings.log_format, settings.format_options)
 
 
-def message_renderer(fmt: LogFormat) -> Callable[[Document], str]:
-    """How events become CloudWatch Logs text: the format's own renderer, else the raw line."""
-    render: Callable[[Document], str] = getattr(fmt, "event_message", default_message)
-    return render
+@cache
+def _wiring(settings: Settings) -> Wiring:
+    """One wiring per settings and container: search batches and streams are reused."""
+    return Wiring(settings, client)
 
 
-def handle(
-    event: Mapping[str, Any],
-    context: Any,
-    settings: Settings,
-    make_sinks: SinkFactory,
-    logger: Any,
-) -> dict[str, Any]:
-    """Ship every object an event names; log and return one summary per object.
+def handle(event: Mapping[str, Any], context: Any, function: str, logger: Any) -> dict[str, Any]:
+    """Ship every object an event names with ``function``'s settings; log and return one
+    summary per object.
 
     Objects that run out of time are handed to a new asynchronous invocation of this
     function at the byte offset reached. For SQS events, the messages whose objects
     failed are reported as ``batchItemFailures`` so only they are retried.
     """
+    settings = function_settings(function)
+    wiring = _wiring(settings)
     fmt = build_format(settings)
     quarantine = _quarantine(settings)
     summaries: list[dict[str, Any]] = []
@@ -84,7 +45,7 @@ def handle(
     items = list(notices(event))
     for notice in items:
         try:
-            summary = _ship(notice, context, settings, fmt, make_sinks, quarantine)
+            summary = _ship(notice, context, settings, fmt, wiring, quarantine)
         except Exception:
             logger.exception("object failed", extra={"object": notice.ref.uri})
             if notice.message_id is None:
@@ -112,7 +73,7 @@ def _ship(
     context: Any,
     settings: Settings,
     fmt: LogFormat,
-    make_sinks: SinkFactory,
+    wiring: Wiring,
     quarantine: Any,
 ) -> Summary:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
@@ -120,11 +81,10 @@ def _ship(
         s3=client("s3"),
         notice=notice,
         fmt=fmt,
-        sinks=make_sinks(settings, notice.ref),
+        sinks=wiring.sinks_for(notice.ref, notice.start_offset),
         parker=quarantine,
         account_id=_account_id(context),
         region=client("s3").meta.region_name,
-        render=message_renderer(fmt),
         remaining_seconds=(lambda: remaining() / 1000.0) if remaining else None,
         reserve_seconds=settings.reserve_seconds,
     )
@@ -132,11 +92,11 @@ def _ship(
 
 
 def _quarantine(settings: Settings) -> Any:
-    if not settings.quarantine_bucket:
+    if not settings.quarantine.bucket:
         return None
     from logferry.sinks.s3 import Quarantine
 
-    return Quarantine(client("s3"), settings.quarantine_bucket, settings.quarantine_prefix)
+    return Quarantine(client("s3"), settings.quarantine.bucket, settings.quarantine.prefix)
 
 
 def _account_id(context: Any) -> str | None:

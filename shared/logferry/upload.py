@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from logferry.config import ConfigError, load, option
+
 log = logging.getLogger(__name__)
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -203,41 +205,32 @@ def ssm_fetcher(ssm_client: Any, name: str) -> Callable[[], str]:
 class Settings:
     """Configuration of the upload-URL function (from environment variables)."""
 
-    raw_bucket: str
-    allowlist_param: str
-    upload_prefix: str = ""
-    url_ttl_seconds: int = 300
-    allowlist_ttl_seconds: int = 60
-    max_age_days: int = 31
+    raw_bucket: str = option("RAW_BUCKET", "", "the raw bucket uploads go to", required=True)
+    allowlist_param: str = option(
+        "ALLOWLIST_PARAM", "", "SSM parameter listing the CIDRs allowed to ask", required=True
+    )
+    upload_prefix: str = option(
+        "UPLOAD_PREFIX", "", "key prefix of uploads (ends with `/`, does not start with one)"
+    )
+    url_ttl_seconds: int = option(
+        "URL_TTL_SECONDS", 300, "lifetime of a presigned URL", kind="positive"
+    )
+    allowlist_ttl_seconds: int = option(
+        "ALLOWLIST_TTL_SECONDS", 60, "how long the allowlist is cached", kind="positive"
+    )
+    max_age_days: int = option(
+        "MAX_AGE_DAYS", 31, "oldest log date a URL is given for", kind="positive"
+    )
+
+    def __post_init__(self) -> None:
+        prefix = self.upload_prefix
+        if prefix and (prefix.startswith("/") or not prefix.endswith("/")):
+            raise ConfigError(f"UPLOAD_PREFIX={prefix!r} must end with '/' and not start with '/'")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Read RAW_BUCKET, ALLOWLIST_PARAM, UPLOAD_PREFIX, URL_TTL_SECONDS,
-        ALLOWLIST_TTL_SECONDS, MAX_AGE_DAYS; a missing or malformed value raises
-        ``ValueError`` naming it."""
-        missing = [name for name in ("RAW_BUCKET", "ALLOWLIST_PARAM") if not env.get(name)]
-        if missing:
-            raise ValueError(f"environment variable(s) not set: {', '.join(missing)}")
-        prefix = env.get("UPLOAD_PREFIX", "")
-        if prefix and (prefix.startswith("/") or not prefix.endswith("/")):
-            raise ValueError(f"UPLOAD_PREFIX={prefix!r} must end with '/' and not start with '/'")
-
-        def number(name: str, default: int) -> int:
-            raw = env.get(name, "")
-            if not raw:
-                return default
-            if not raw.isdigit() or int(raw) <= 0:
-                raise ValueError(f"environment variable {name}={raw!r} is not a positive integer")
-            return int(raw)
-
-        return cls(
-            raw_bucket=env["RAW_BUCKET"],
-            allowlist_param=env["ALLOWLIST_PARAM"],
-            upload_prefix=prefix,
-            url_ttl_seconds=number("URL_TTL_SECONDS", 300),
-            allowlist_ttl_seconds=number("ALLOWLIST_TTL_SECONDS", 60),
-            max_age_days=number("MAX_AGE_DAYS", 31),
-        )
+        """The settings in ``env``; a missing or malformed value raises an error naming it."""
+        return load(cls, env)
 
 
 def presign_put(

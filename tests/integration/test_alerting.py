@@ -28,7 +28,6 @@ import png
 import pytest
 
 from logferry import formats
-from logferry.aggregate import StatusCounts
 from logferry.local.endpoints import Endpoints, boto3_client
 from logferry.local.stack import LocalStack
 from logferry.model import Event, ObjectRef, ParseContext, doc_id
@@ -38,6 +37,7 @@ from logferry.reports.render import find_chromium, render_png
 from logferry.samples.alb import alb_lines
 from logferry.samples.apigw import apigw_lines
 from logferry.sinks.search import SearchSink, make_client
+from logferry.sinks.status_counts import StatusCounts
 
 pytestmark = pytest.mark.e2e
 HANDLER = Path(__file__).resolve().parents[2] / "functions" / "log_alert" / "handler.py"

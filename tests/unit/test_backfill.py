@@ -33,6 +33,7 @@ from logferry.backfill import (
 )
 from logferry.samples.access import access_lines
 from logferry.settings import ConfigError, Settings
+from logferry.sinks.options import CloudWatchOptions
 from logferry.sources.events import notices
 
 BUCKET = "old-logs"
@@ -178,8 +179,10 @@ def test_local_worker_ships_objects_to_cloudwatch_logs(s3: Any) -> None:
         Bucket=BUCKET, Key="web/2.log.gz", Body=gzip.compress(("\n".join(lines[10:])).encode())
     )
     logs = boto3.client("logs", region_name="us-east-1")
-    settings = Settings(log_format="apache", log_group="/backfill")
-    worker = local_worker(s3, BUCKET, settings, logs, None)
+    settings = Settings(
+        log_format="apache", sinks=("cloudwatch",), cloudwatch=CloudWatchOptions("/backfill")
+    )
+    worker = local_worker(s3, BUCKET, settings, {"logs": logs, "s3": s3}.__getitem__, None)
     totals = run(
         list(list_objects(s3, BUCKET, "web/")),
         worker,
@@ -194,7 +197,7 @@ def test_local_worker_ships_objects_to_cloudwatch_logs(s3: Any) -> None:
 
 def test_local_worker_needs_a_sink(s3: Any) -> None:
     with pytest.raises(ConfigError, match="no sink"):
-        local_worker(s3, BUCKET, Settings(log_format="apache"), None, None)
+        local_worker(s3, BUCKET, Settings(log_format="apache"), boto3.client, None)
 
 
 def _recorder(into: list[str]) -> Worker:

@@ -9,9 +9,8 @@ import pytest
 
 from logferry.formats import get_format
 from logferry.formats.access import ApacheFormat, NginxFormat, RegexFormat
-from logferry.formats.base import iso
 from logferry.formats.timeparse import APACHE_TIME_FORMAT, apache_time_to_iso
-from logferry.model import Document, ObjectRef, ParseContext, Record
+from logferry.model import Document, ObjectRef, ParseContext, Record, iso
 from logferry.samples.access import access_lines
 
 CTX = ParseContext(

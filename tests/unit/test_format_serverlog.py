@@ -7,9 +7,10 @@ from datetime import date
 import pytest
 
 from logferry.formats import get_format
-from logferry.formats.serverlog import CSV_COLUMNS, ServerLogFormat, csv_row, parse_uptime
+from logferry.formats.serverlog import ServerLogFormat, parse_uptime
 from logferry.model import Document, ObjectRef, ParseContext, Record
 from logferry.samples.serverlog import serverlog_lines, uptime_text
+from logferry.sinks.csv import CSV_COLUMNS, csv_row
 
 CTX = ParseContext(
     ObjectRef("serverlogs-123", "web01/2019-08-01.log"),

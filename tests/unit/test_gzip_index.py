@@ -14,7 +14,7 @@ from moto import mock_aws
 from logferry.formats import get_format
 from logferry.model import Event, ObjectRef
 from logferry.pipeline import ObjectJob, Summary, process_object
-from logferry.sinks import Failure, SinkStats
+from logferry.sinks import Failure, SinkBase, SinkStats
 from logferry.sources import gzip_index
 from logferry.sources.events import ObjectNotice, continuation_event, notices
 from logferry.sources.gzip_index import MemberIndex, MemberStart, usable
@@ -29,7 +29,7 @@ LINES = [
 ]
 
 
-class ListSink:
+class ListSink(SinkBase):
     name = "mem"
 
     def __init__(self) -> None:

@@ -1,4 +1,4 @@
-"""logferry.reports.loadgraph: the server load graph SVG."""
+"""logferry.sinks.loadgraph: the server load graph SVG."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections import Counter
 
 import pytest
 
-from logferry.formats.serverlog import CSV_COLUMNS, ServerLogFormat, csv_row
+from logferry.formats.serverlog import ServerLogFormat
 from logferry.model import ObjectRef, ParseContext, Record
-from logferry.reports import loadgraph
-from logferry.reports.loadgraph import PANELS, render_svg
+from logferry.sinks import loadgraph
+from logferry.sinks.csv import CSV_COLUMNS, csv_row
+from logferry.sinks.loadgraph import PANELS, render_svg
 
 NS = {"svg": loadgraph.SVG_NS}
 SERIES = [s.column for p in PANELS for s in p.series]

@@ -13,7 +13,7 @@ from moto import mock_aws
 from logferry.formats.base import LineFormat, base_document, error_document
 from logferry.model import Document, Event, ObjectRef, ParseContext, Record
 from logferry.pipeline import ObjectJob, process_object, timestamp_ms
-from logferry.sinks import Failure, SinkStats
+from logferry.sinks import Failure, SinkBase, SinkStats
 from logferry.sources.events import ObjectNotice
 
 
@@ -34,7 +34,7 @@ class KeyValueFormat(LineFormat):
         return [doc]
 
 
-class ListSink:
+class ListSink(SinkBase):
     def __init__(self, name: str = "mem", fail_every: int = 0) -> None:
         self.name = name
         self.stats = SinkStats()

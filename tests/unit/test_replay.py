@@ -11,14 +11,14 @@ import pytest
 
 from logferry.model import Event
 from logferry.replay import parked_offset, parse_source, register, replay
-from logferry.sinks import Failure, SinkStats
+from logferry.sinks import Failure, SinkBase, SinkStats
 from logferry.sinks.s3 import Quarantine
 
 BUCKET = "quarantine-bucket"
 SOURCE = "s3://logs/AWSLogs/alb/2026/11/24/a.log.gz"
 
 
-class FakeSink:
+class FakeSink(SinkBase):
     """Ships everything except the ids in ``reject``."""
 
     def __init__(self, name: str, reject: set[str] | None = None) -> None:
@@ -172,7 +172,16 @@ def test_cli_settings_flags_override_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("LOG_GROUP", "/env")
     args = argparse.Namespace(search_url=None, log_group="/flag", format="regex", pattern="^x$")
     settings = cli_settings(args)
-    assert (settings.log_format, settings.log_pattern) == ("regex", "^x$")
-    assert (settings.search_url, settings.log_group) == ("http://127.0.0.1:9200", "/flag")
+    assert (settings.log_format, settings.format_options.pattern) == ("regex", "^x$")
+    assert (settings.search.url, settings.cloudwatch.log_group) == (
+        "http://127.0.0.1:9200",
+        "/flag",
+    )
+    assert settings.sinks == ("cloudwatch", "search")  # named by their endpoints
     plain = cli_settings(argparse.Namespace(search_url=None, log_group=None))
-    assert (plain.log_format, plain.log_group) == ("nginx", "/env")
+    assert (plain.log_format, plain.cloudwatch.log_group) == ("nginx", "/env")
+    monkeypatch.setenv("SINKS", "search")
+    assert cli_settings(argparse.Namespace(search_url=None, log_group=None)).sinks == ("search",)
+    function = argparse.Namespace(search_url=None, log_group=None, function="access_log_to_search")
+    monkeypatch.delenv("SINKS")
+    assert cli_settings(function).sinks == ("search", "status_counts")

@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from logferry.model import Event
+from logferry.sinks.retry import backoff_delay
 from logferry.sinks.search import (
     ApiKeyAuth,
     BasicAuth,
@@ -304,8 +305,8 @@ def test_connection_refused_fails_after_retries(kind: str) -> None:
 
 
 def test_backoff_grows_with_full_jitter_and_cap() -> None:
-    s = sink("http://127.0.0.1:9", "opensearch", backoff_base=1.0, backoff_cap=4.0)
-    draws = {n: [s._backoff(n) for _ in range(200)] for n in (1, 3, 6)}
+    rng = random.Random(7)
+    draws = {n: [backoff_delay(n, 1.0, 4.0, rng) for _ in range(200)] for n in (1, 3, 6)}
     assert max(draws[1]) <= 1.0 and max(draws[3]) <= 4.0 and max(draws[6]) <= 4.0
     assert max(draws[3]) > 1.0 and min(draws[6]) < 1.0
 

@@ -1,8 +1,7 @@
 """Wiring an alert run from the environment (the ``log_alert`` function and the CLI).
 
-Variables: RULES_PARAM or RULES_S3_URI (rules), STATE_PARAM_PREFIX (state in SSM; unset:
-in memory), SLACK_SECRET_ARN (webhooks), SEARCH_URL / SEARCH_ENGINE / SEARCH_AUTH /
-SEARCH_SECRET_ARN (search back end), DASHBOARDS_URL (Discover links), QUERY_TIMEOUT_SECONDS.
+Options: :class:`~logferry.alerts.options.AlertOptions`, and the search sink's
+:class:`~logferry.sinks.options.SearchOptions` for the search back end.
 """
 
 from __future__ import annotations
@@ -16,39 +15,44 @@ import boto3
 from logferry.alerts import engine
 from logferry.alerts.engine import Notifier, RunSummary
 from logferry.alerts.insights import LogsInsightsBackend
+from logferry.alerts.options import AlertOptions
 from logferry.alerts.query import Backend
 from logferry.alerts.rules import Rule
 from logferry.alerts.search import SearchBackend
 from logferry.alerts.slack import SlackNotifier, load_webhooks
 from logferry.alerts.state import MemoryStateStore, SsmStateStore, StateStore
-from logferry.settings import ConfigError, Settings
-from logferry.sinks.factory import search_client
+from logferry.config import ConfigError, load
+from logferry.sinks.options import SearchOptions
 
 
 def backends_from_env(rules: list[Rule], env: Mapping[str, str]) -> dict[str, Backend]:
     """The back ends the rules use, built from the environment."""
     found: dict[str, Backend] = {}
     wanted = {rule.backend for rule in rules}
+    options = load(AlertOptions, env)
     if "logs_insights" in wanted:
-        timeout = float(env.get("QUERY_TIMEOUT_SECONDS") or 60)
-        found["logs_insights"] = LogsInsightsBackend(boto3.client("logs"), timeout=timeout)
+        found["logs_insights"] = LogsInsightsBackend(
+            boto3.client("logs"), timeout=options.query_timeout_seconds
+        )
     if "search" in wanted:
-        settings = Settings.from_env("alert", env)
-        if not settings.search_url:
+        from logferry.sinks.search import client_for
+
+        search = load(SearchOptions, env)
+        if not search.url:
             raise ConfigError("rules use the search back end but SEARCH_URL is not set")
-        found["search"] = SearchBackend(search_client(settings), env.get("DASHBOARDS_URL"))
+        found["search"] = SearchBackend(client_for(search), options.dashboards_url)
     return found
 
 
 def store_from_env(env: Mapping[str, str]) -> StateStore:
     """SSM parameters under STATE_PARAM_PREFIX, else memory (a one-shot run)."""
-    prefix = env.get("STATE_PARAM_PREFIX")
+    prefix = load(AlertOptions, env).state_param_prefix
     return SsmStateStore(boto3.client("ssm"), prefix) if prefix else MemoryStateStore()
 
 
 def notifier_from_env(env: Mapping[str, str]) -> SlackNotifier:
     """Webhooks from the SLACK_SECRET_ARN secret."""
-    arn = env.get("SLACK_SECRET_ARN")
+    arn = load(AlertOptions, env).slack_secret_arn
     if not arn:
         raise ConfigError("SLACK_SECRET_ARN is not set: no webhook to post alerts to")
     return SlackNotifier(load_webhooks(arn, boto3.client("secretsmanager")))

@@ -23,6 +23,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from logferry.alerts.options import AlertOptions
+from logferry.config import load
+
 RULE_TYPES = ("any", "frequency", "flatline", "spike")
 BACKENDS = ("logs_insights", "search")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
@@ -186,14 +189,15 @@ def load_rules_from_aws(
     env: dict[str, str], ssm_client: Any = None, s3_client: Any = None
 ) -> list[Rule]:
     """Rules from the S3 object ``RULES_S3_URI`` or else the SSM parameter ``RULES_PARAM``."""
-    uri = env.get("RULES_S3_URI")
+    options = load(AlertOptions, env)
+    uri = options.rules_s3_uri
     if uri:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         if not bucket or not key:
             raise RuleError(f"RULES_S3_URI={uri!r}: expected s3://bucket/key")
         body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
         return load_rules_text(body.decode("utf-8"), uri)
-    param = env.get("RULES_PARAM")
+    param = options.rules_param
     if not param:
         raise RuleError("set RULES_PARAM (SSM parameter) or RULES_S3_URI (S3 object)")
     value = ssm_client.get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]

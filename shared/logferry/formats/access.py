@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from logferry.config import option
 from logferry.formats.base import (
     LineFormat,
     base_document,
     dash_none,
     error_document,
-    iso,
     put,
     to_int,
 )
 from logferry.formats.timeparse import APACHE_TIME_FORMAT, apache_time_to_iso
-from logferry.model import Document, ParseContext, Record
+from logferry.model import Document, ParseContext, Record, iso
 
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
 """A quoted field with backslash escapes, as an unrolled loop: runs of plain characters are
@@ -181,6 +183,25 @@ def _check_field_names(names: list[str]) -> None:
             raise ValueError(f"regex field {name!r} would overwrite {clash[0]!r}")
 
 
+@dataclass(frozen=True)
+class RegexOptions:
+    """The ``regex`` format's options (Kinesis Agent's ``matchPattern``/``customFieldNames``)."""
+
+    pattern: str = option(
+        "LOG_PATTERN", "", "regex with named groups (dotted ECS names allowed)", required=True
+    )
+    dataset: str = option("LOG_DATASET", "custom.access", "`event.dataset` of the documents")
+    time_field: str = option("LOG_TIME_FIELD", "timestamp", "the group holding the time")
+    time_format: str = option(
+        "LOG_TIME_FORMAT",
+        APACHE_TIME_FORMAT,
+        "strptime format of the time group, or `epoch` / `epoch_millis` / `iso8601`",
+    )
+    field_names: tuple[str, ...] | None = option(
+        "LOG_FIELD_NAMES", None, "names of unnamed groups, in order", kind="names"
+    )
+
+
 class RegexFormat(LineFormat):
     """Any line format given as a regex (the Kinesis Agent ``matchPattern`` idea).
 
@@ -194,6 +215,7 @@ class RegexFormat(LineFormat):
     """
 
     name = "regex"
+    Options = RegexOptions
 
     def __init__(
         self,
@@ -201,7 +223,7 @@ class RegexFormat(LineFormat):
         dataset: str = "custom.access",
         time_field: str = "timestamp",
         time_format: str = APACHE_TIME_FORMAT,
-        field_names: list[str] | None = None,
+        field_names: Sequence[str] | None = None,
     ) -> None:
         self.dataset = dataset
         self.time_field = time_field

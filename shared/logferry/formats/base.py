@@ -2,37 +2,50 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from itertools import accumulate, chain, count, repeat
 from operator import add
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
-from logferry.model import Document, ParseContext, Record
+from logferry.model import Document, ParseContext, Record, iso
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 """A line longer than this is cut into pieces (each still shipped) so memory stays bounded."""
 
 
-class LogFormat(Protocol):
+class LogFormat(ABC):
     """A log format: how to cut an object's bytes into records and records into documents.
 
-    A format may also offer ``parse_minimal(record, ctx)``: documents holding only
-    ``@timestamp``, ``message``, ``log.file.path`` and (same verdicts as ``parse``) ``error``.
-    The pipeline uses it when no sink reads documents (CloudWatch Logs alone).
+    Besides :meth:`frame` and :meth:`parse`, a format may override :meth:`parse_minimal`
+    (what a text-only sink needs) and :meth:`event_message` (the text line-oriented sinks
+    ship); ``Options`` is the dataclass of its settings (see :mod:`logferry.config`), whose
+    fields are its constructor's keyword arguments.
     """
 
-    name: str
-    dataset: str
+    name: ClassVar[str] = ""
+    dataset: str = ""
+    Options: ClassVar[type[Any] | None] = None
 
+    @abstractmethod
     def frame(self, chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[Record]:
         """Cut uncompressed bytes (starting at ``start_offset``) into records."""
-        ...
 
+    @abstractmethod
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """Turn one record into documents; a bad record gives one document with ``error``."""
-        ...
+
+    def parse_minimal(self, record: Record, ctx: ParseContext) -> list[Document]:
+        """Documents holding at least ``@timestamp``, ``message``, ``log.file.path`` and (same
+        verdicts as :meth:`parse`) ``error``: used when no sink reads documents. By default
+        the whole :meth:`parse`."""
+        return self.parse(record, ctx)
+
+    def event_message(self, doc: Document) -> str:
+        """The text a line-oriented sink (CloudWatch Logs) ships: by default the raw line."""
+        return str(doc.get("message", ""))
 
 
 _new_record = partial(tuple.__new__, Record)
@@ -105,11 +118,8 @@ def _split_slowly(lines: list[bytes], pos: int, line_no: int) -> Iterator[Record
         pos += size + 1
 
 
-class LineFormat:
+class LineFormat(LogFormat):
     """Base for line-oriented formats: framing is :func:`frame_lines`."""
-
-    name = ""
-    dataset = ""
 
     def frame(self, chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[Record]:
         """Cut the stream into lines."""
@@ -119,13 +129,6 @@ class LineFormat:
 def decode(data: bytes) -> str:
     """Decode UTF-8, replacing invalid bytes (the raw line is never lost)."""
     return data.decode("utf-8", errors="replace")
-
-
-def iso(dt: datetime) -> str:
-    """Format a datetime as ISO 8601 UTC with milliseconds and a ``Z``."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def put(doc: Document, dotted: str, value: Any) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from logferry.config import option
 from logferry.formats import jsonutil
-from logferry.formats.base import error_document, put
+from logferry.formats.base import LogFormat, error_document, put
 from logferry.formats.timeparse import iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
 
@@ -105,7 +107,16 @@ def _envelope_fields(envelope: dict[str, Any], ctx: ParseContext) -> Document:
     return shared
 
 
-class CwlFormat:
+@dataclass(frozen=True)
+class CwlOptions:
+    """The ``cwl`` format's options."""
+
+    json_namespace: str = option(
+        "CWL_JSON_NAMESPACE", "json", "where the fields of a JSON log message go (`json.*`)"
+    )
+
+
+class CwlFormat(LogFormat):
     """CloudWatch Logs subscription data (``aws.cloudwatch_logs``): one document per log event.
 
     ``@timestamp`` is the event's timestamp, ``message`` its text, ``event.id`` its id;
@@ -116,6 +127,7 @@ class CwlFormat:
 
     name = "cwl"
     dataset = "aws.cloudwatch_logs"
+    Options = CwlOptions
 
     def __init__(self, json_namespace: str = "json") -> None:
         parts = json_namespace.split(".")

@@ -1,4 +1,4 @@
-"""On-prem load lines written by the seed's cron job, and their CSV form.
+"""On-prem load lines written by the seed's cron job.
 
 The on-prem script appends ``echo `date +%Y-%m-%d` `uptime` `vmstat | tail -1` >> $log``
 every 10 minutes, giving lines such as::
@@ -16,41 +16,16 @@ without an offset. The seed's servers are in Japan, so the zone defaults to JST
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
-from logferry.formats.base import LineFormat, base_document, error_document, iso
+from logferry.config import option
+from logferry.formats.base import LineFormat, base_document, error_document
 from logferry.formats.timeparse import parse_zone
-from logferry.model import Document, ParseContext, Record
-
-CSV_COLUMNS: tuple[str, ...] = (
-    "datetime",
-    "past-times",
-    "users",
-    "load-average01",
-    "load-average05",
-    "load-average15",
-    "procs-r",
-    "procs-b",
-    "mem-swpd",
-    "mem-free",
-    "mem-buff",
-    "mem-cache",
-    "swap-in",
-    "swap-out",
-    "buff-in",
-    "buff-out",
-    "system-in",
-    "system-cs",
-    "cpu-us",
-    "cpu-sy",
-    "cpu-id",
-    "cpu-wa",
-    "cpu-st",
-)
-"""The seed's CSV header, in order."""
+from logferry.model import Document, ParseContext, Record, iso
 
 VMSTAT_COLUMNS = (
     "r", "b", "swpd", "free", "buff", "cache", "si", "so",
@@ -99,17 +74,27 @@ def host_from_key(key: str) -> str | None:
     return parent or None
 
 
+@dataclass(frozen=True)
+class ServerLogOptions:
+    """The ``serverlog`` format's options."""
+
+    tz: str = option(
+        "SERVERLOG_TZ", "+09:00", "UTC offset of the servers' local time (the seed's JST)"
+    )
+
+
 class ServerLogFormat(LineFormat):
     """``date uptime vmstat`` lines (``serverlog.load``) with ECS-ish metric fields.
 
     ``host.uptime`` (s), ``system.load.1/5/15``, ``system.cpu.*.pct`` (fractions),
     ``system.memory.*`` (bytes, vmstat's KiB times 1024); the raw figures under
     ``serverlog.*`` (``datetime``, ``uptime``, ``users``, ``vmstat.*``), from which
-    :func:`csv_row` rebuilds the seed's CSV row. ``host.name`` comes from the key.
+    the ``csv`` sink rebuilds the seed's CSV row. ``host.name`` comes from the key.
     """
 
     name = "serverlog"
     dataset = "serverlog.load"
+    Options = ServerLogOptions
 
     def __init__(self, tz: str = "+09:00") -> None:
         self.zone = parse_zone(tz)
@@ -168,26 +153,3 @@ def _offset_text(offset: timedelta | None) -> str:
     minutes = int((offset or timedelta()).total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def csv_row(doc: Document) -> list[str]:
-    """The seed's CSV row (:data:`CSV_COLUMNS`) for a parsed document.
-
-    Raises ``ValueError`` for a document that is not a parsed serverlog line (e.g. an
-    error document): the caller skips those.
-    """
-    try:
-        s = doc["serverlog"]
-        load, vm = s["load"], s["vmstat"]
-        users = s.get("users")
-        return [
-            s["datetime"],
-            s["uptime"],
-            "" if users is None else str(users),
-            load["1"],
-            load["5"],
-            load["15"],
-            *(str(vm[c]) for c in VMSTAT_COLUMNS),
-        ]
-    except (KeyError, TypeError):
-        raise ValueError("not a parsed serverlog document") from None

@@ -1,4 +1,8 @@
-"""Sinks: where documents go. They know nothing about formats, only :class:`Event`."""
+"""Sinks: where documents go. They know nothing about formats, only :class:`Event`.
+
+Every sink is built by the composition root (:mod:`logferry.composition`) from the function's
+settings; a wrapping sink owns its inner sink and forwards that sink's failures.
+"""
 
 from __future__ import annotations
 
@@ -31,12 +35,13 @@ class SinkStats:
 class Sink(Protocol):
     """A batched destination. ``add`` may flush a full batch; ``flush`` sends the rest.
 
-    A sink that reads only an event's ``message`` and time (never its document) says so with
-    a class attribute ``needs_documents = False``; see :func:`wants_documents`.
+    ``needs_documents`` is false for a sink that reads only an event's ``message`` and time:
+    when no sink of a run needs documents the pipeline builds minimal ones.
     """
 
     name: str
     stats: SinkStats
+    needs_documents: bool
 
     def add(self, event: Event) -> None:
         """Queue one event, sending a batch when it is full."""
@@ -51,6 +56,11 @@ class Sink(Protocol):
         ...
 
 
-def wants_documents(sink: Sink) -> bool:
-    """Whether ``sink`` reads events' documents (``needs_documents``, default True)."""
-    return bool(getattr(sink, "needs_documents", True))
+class SinkBase:
+    """Defaults every sink shares: fresh stats, and documents needed."""
+
+    name = ""
+    needs_documents = True
+
+    def __init__(self) -> None:
+        self.stats = SinkStats()

@@ -10,7 +10,9 @@ back as failures. Sequence tokens are no longer needed and not used.
 
 from __future__ import annotations
 
+import posixpath
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -22,8 +24,9 @@ from typing import Any, NamedTuple
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from logferry.model import Event
+from logferry.model import Event, ObjectRef
 from logferry.sinks import Failure, SinkStats, fast_put
+from logferry.sinks.retry import backoff_delay, retryable_status
 
 EVENT_OVERHEAD = 26
 """Bytes PutLogEvents adds to each event's UTF-8 message size when it counts a batch."""
@@ -40,6 +43,7 @@ RETENTION_DAYS = frozenset(
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
+_STREAM_UNSAFE = re.compile(r"[:*]")
 TRANSIENT_CODES = frozenset(
     {
         "ThrottlingException",
@@ -232,13 +236,8 @@ def is_transient(exc: BaseException) -> bool:
     """Whether a call that raised ``exc`` is worth retrying (throttling, 5xx, connection)."""
     if isinstance(exc, ClientError):
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        return error_code(exc) in TRANSIENT_CODES or status >= 500 or status == 429
+        return error_code(exc) in TRANSIENT_CODES or (status > 0 and retryable_status(status))
     return isinstance(exc, BotoConnectionError | HTTPClientError)
-
-
-def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**(attempt-1))]."""
-    return rng.uniform(0.0, min(cap, base * 2 ** (attempt - 1)))
 
 
 @dataclass
@@ -250,6 +249,19 @@ class _Buffer:
         self.events += events
         for e in events:  # one event, almost always: a loop beats sum() over a generator
             self.bytes += e.size
+
+
+def stream_name(template: str, ref: ObjectRef) -> str:
+    """The CloudWatch Logs stream for an object: one stream per object family.
+
+    ``{family}`` is the key's folder (e.g. an ALB's per-day folder), ``{key}`` the whole
+    key, ``{basename}`` its file name, ``{bucket}`` the bucket.
+    """
+    family = posixpath.dirname(ref.key) or ref.bucket
+    name = template.format(
+        family=family, key=ref.key, basename=posixpath.basename(ref.key), bucket=ref.bucket
+    )
+    return _STREAM_UNSAFE.sub("_", name)[:512] or "default"
 
 
 class CloudWatchSink:

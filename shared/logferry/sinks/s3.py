@@ -55,6 +55,7 @@ class ObjectWriter:
         sse: str | None = "AES256",
         kms_key_id: str | None = None,
         part_size: int = 8 * MIB,
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"s3://{bucket}/{key}: part_size {part_size} < {MIN_PART_SIZE}")
@@ -67,9 +68,11 @@ class ObjectWriter:
         self._client = client
         self._part_size = part_size
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if compress else None
-        self._args: dict[str, str] = {"ContentType": content_type}
+        self._args: dict[str, Any] = {"ContentType": content_type}
         if compress:
             self._args["ContentEncoding"] = "gzip"
+        if metadata:
+            self._args["Metadata"] = dict(metadata)
         self._args.update(_encryption_args(sse, kms_key_id))
         self._buffer = bytearray()
         self._upload_id: str | None = None

@@ -34,6 +34,8 @@ from opensearchpy import helpers as os_helpers
 
 from logferry.model import Event
 from logferry.sinks import Failure, SinkStats
+from logferry.sinks.options import SearchOptions
+from logferry.sinks.retry import backoff_delay, retryable_status
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,22 @@ def make_client(
             os_kwargs["connection_class"] = opensearchpy.RequestsHttpConnection
         return opensearchpy.OpenSearch(**os_kwargs)
     raise ValueError(f"unknown search engine {engine!r}; expected one of {ENGINES}")
+
+
+def client_for(options: SearchOptions) -> SearchClient:
+    """A client for ``SEARCH_URL`` with the configured engine and authentication."""
+    from logferry.config import ConfigError
+
+    if not options.url:
+        raise ConfigError("SEARCH_URL is not set: the search sink needs an endpoint")
+    auth: SearchAuth = None
+    if options.auth_mode == "secret" and options.secret_arn:
+        auth = load_search_auth(options.secret_arn)
+    elif options.auth_mode == "sigv4":
+        import boto3
+
+        auth = SigV4Auth(region=boto3.session.Session().region_name or "us-east-1")
+    return make_client(options.url, options.engine, auth)
 
 
 def _sigv4_signer(auth: SigV4Auth) -> opensearchpy.AWSV4SignerAuth:
@@ -257,10 +275,6 @@ def _status(info: dict[str, Any]) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def _retryable(status: int | None) -> bool:
-    return status is None or status == 429 or status >= 500
-
-
 def _all_too_large(rejected: list[tuple[_Item, dict[str, Any]]], sent: int) -> bool:
     """True when the whole request was refused with 413 (split it and send the halves)."""
     return len(rejected) == sent and all(_status(info) == 413 for _, info in rejected)
@@ -292,6 +306,7 @@ class SearchSink:
     """Bulk-index events into Elasticsearch or OpenSearch (see the module docstring)."""
 
     name = "search"
+    needs_documents = True
 
     def __init__(
         self,
@@ -401,14 +416,14 @@ class SearchSink:
                 return
             retry: list[_Item] = []
             for item, info in rejected:
-                if _retryable(_status(info)) and attempt < self.max_retries:
+                if retryable_status(_status(info)) and attempt < self.max_retries:
                     retry.append(item)
                 else:
                     self._fail(item, info)
             if retry:
                 attempt += 1
                 self.stats.retries += 1
-                self._sleep(self._backoff(attempt))
+                self._sleep(backoff_delay(attempt, self.backoff_base, self.backoff_cap, self._rng))
             batch = retry
 
     def _request(self, batch: list[_Item]) -> list[tuple[_Item, dict[str, Any]]]:
@@ -430,10 +445,6 @@ class SearchSink:
             else:
                 rejected.append((item, info))
         return rejected
-
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
-        return self._rng.uniform(0.0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
 
     def _fail(self, item: _Item, info: dict[str, Any]) -> None:
         self._failures.append(Failure(item.event, f"search: {_reason(item, info)}"))

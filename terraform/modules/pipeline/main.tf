@@ -39,7 +39,10 @@ locals {
       description = "ALB access logs from S3 to CloudWatch Logs and search"
       prefix      = module.raw.elb_log_key_prefix
       suffix      = ".log.gz"
-      env         = merge(local.search_env, { LOG_GROUP = try(aws_cloudwatch_log_group.alb[0].name, "") })
+      env = merge(local.search_env, {
+        LOG_GROUP = try(aws_cloudwatch_log_group.alb[0].name, "")
+        SINKS     = local.search_url == "" ? "cloudwatch" : "cloudwatch,search"
+      })
       log_groups  = [for g in aws_cloudwatch_log_group.alb : "${local.logs_arn}${g.name}"]
       writes      = local.quarantine_write
     }
@@ -47,7 +50,7 @@ locals {
       description = "CloudWatch Logs subscription data (Firehose objects) to search"
       prefix      = var.cwl_prefix
       suffix      = ""
-      env         = local.search_env
+      env         = merge(local.search_env, { SINKS = "search" })
       log_groups  = []
       writes      = local.quarantine_write
     }
@@ -55,7 +58,7 @@ locals {
       description = "Apache/nginx access logs (Kinesis Agent via Firehose) to search"
       prefix      = var.access_log_prefix
       suffix      = ""
-      env         = merge(local.search_env, { LOG_FORMAT = var.access_log_format })
+      env         = merge(local.search_env, { LOG_FORMAT = var.access_log_format, SINKS = "search,status_counts" })
       log_groups  = []
       writes      = local.quarantine_write
     }
@@ -63,7 +66,7 @@ locals {
       description = "Uploaded uptime+vmstat server logs to CSV"
       prefix      = var.upload_prefix
       suffix      = ""
-      env         = merge(local.quarantine_env, { OUTPUT_BUCKET = module.analyzed.bucket_id })
+      env         = merge(local.quarantine_env, { OUTPUT_BUCKET = module.analyzed.bucket_id, SINKS = "csv" })
       log_groups  = []
       writes      = concat(["${module.analyzed.bucket_arn}/*"], local.quarantine_write)
     }

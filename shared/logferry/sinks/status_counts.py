@@ -6,9 +6,8 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from logferry.formats.base import iso
-from logferry.model import Document, Event, ObjectRef, doc_id
-from logferry.sinks import Failure, Sink, SinkStats
+from logferry.model import Document, Event, ObjectRef, doc_id, iso
+from logferry.sinks import Failure, Sink, SinkBase
 
 MINUTE_MS = 60_000
 
@@ -29,12 +28,15 @@ def count_document(
     return doc
 
 
-class StatusCounts:
+class StatusCounts(SinkBase):
     """A sink that counts events per (minute, status) and, on flush, ships the counts.
 
-    The counts of one run go to ``inner`` as documents with deterministic ids (object, the
-    byte offset the run started at, minute, status): a redelivered object overwrites its own
-    counts, and the runs of an object handed on across invocations keep theirs side by side
+    The counts of one run go to ``inner`` (a search sink of its own, which it wraps: the
+    count documents that ``inner`` cannot ship come back from :meth:`take_failures`, to be
+    parked under this sink's name and replayed through a search sink) as documents with
+    deterministic ids (object, the byte offset the run started at, minute, status): a
+    redelivered object overwrites its own counts, and the runs of an object handed on across
+    invocations keep theirs side by side
     (``status_counts.from_offset`` says which part each counts). A search aggregation sums
     them across objects and parts.
     """
@@ -42,7 +44,7 @@ class StatusCounts:
     name = "status_counts"
 
     def __init__(self, inner: Sink, ref: ObjectRef) -> None:
-        self.stats = SinkStats()
+        super().__init__()
         self._inner = inner
         self._ref = ref
         self._source = ref.uri
@@ -75,5 +77,8 @@ class StatusCounts:
         self._inner.flush()
 
     def take_failures(self) -> list[Failure]:
-        """Failures of the count documents surface through the inner sink."""
-        return []
+        """The count documents the inner sink could not ship (counted as failed, not shipped)."""
+        failures = self._inner.take_failures()
+        self.stats.shipped -= len(failures)
+        self.stats.failed += len(failures)
+        return failures

@@ -1,7 +1,7 @@
 """The seed's "server load graph": a self-contained SVG of one server's day.
 
 Pure Python (no plotting library) so it runs in a small Lambda. Input rows are dicts keyed
-by the seed's CSV columns (:data:`logferry.formats.serverlog.CSV_COLUMNS`); three stacked
+by the seed's CSV columns (:data:`logferry.sinks.csv.CSV_COLUMNS`); three stacked
 panels share the time axis: load average (1/5/15 min), CPU (us/sy/id/wa %) and memory
 (free/buff/cache/swpd, vmstat KiB shown in a readable unit). A missing or non-numeric value
 breaks the line; an isolated point is drawn as a dot.

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from logferry.aggregate import StatusCounts
 from logferry.model import Event, ObjectRef
-from logferry.sinks import Failure, SinkStats
+from logferry.sinks import Failure, SinkBase, SinkStats
+from logferry.sinks.status_counts import StatusCounts
 
 REF = ObjectRef("raw", "nginx/access.log.gz", etag="e1")
 
 
-class Index:
+class Index(SinkBase):
     """Documents by id, as a search engine keeps them."""
 
     name = "search"

@@ -1,0 +1,79 @@
+"""The options of each sink, as the functions read them from their environment.
+
+Kept apart from the sinks themselves so reading a function's configuration never imports a
+sink's client library (the search clients are only loaded by a function that ships there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from logferry.config import ConfigError, option
+
+SEARCH_ENGINES = ("elasticsearch", "opensearch")
+SEARCH_AUTHS = ("none", "secret", "sigv4")
+
+
+@dataclass(frozen=True)
+class CloudWatchOptions:
+    """The ``cloudwatch`` sink: PutLogEvents into one stream per object family."""
+
+    log_group: str | None = option("LOG_GROUP", None, "CloudWatch Logs group (required)")
+    log_stream: str = option(
+        "LOG_STREAM",
+        "{family}",
+        "stream template: `{family}` (key folder), `{key}`, `{basename}`, `{bucket}`",
+    )
+    retention_days: int | None = option(
+        "CWL_RETENTION_DAYS", None, "retention when the sink creates the group", kind="integer"
+    )
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """The ``search`` sink (and the alert rules' search back end)."""
+
+    url: str | None = option("SEARCH_URL", None, "Elasticsearch / OpenSearch endpoint")
+    engine: str = option(
+        "SEARCH_ENGINE", "elasticsearch", "`elasticsearch` or `opensearch`", choices=SEARCH_ENGINES
+    )
+    auth: str | None = option(
+        "SEARCH_AUTH",
+        None,
+        "`none`, `secret` (basic/API key JSON in Secrets Manager) or `sigv4` (Amazon "
+        "OpenSearch Service); default `secret` when `SEARCH_SECRET_ARN` is set, else `none`",
+        choices=SEARCH_AUTHS,
+    )
+    secret_arn: str | None = option(
+        "SEARCH_SECRET_ARN", None, "the secret for `SEARCH_AUTH=secret` (never a plain password)"
+    )
+    index_prefix: str = option(
+        "INDEX_PREFIX",
+        "logferry",
+        "indices are `<prefix>-<dataset>-YYYY.MM.DD` by event time; the sink installs index "
+        "template `<prefix>` (version 2, ECS mappings, `index.mapping.ignore_malformed`)",
+    )
+
+    @property
+    def auth_mode(self) -> str:
+        """The authentication in force (``SEARCH_AUTH``, else implied by the secret)."""
+        return self.auth or ("secret" if self.secret_arn else "none")
+
+    def __post_init__(self) -> None:
+        if self.auth_mode == "secret" and not self.secret_arn:
+            raise ConfigError("SEARCH_AUTH=secret needs SEARCH_SECRET_ARN")
+
+
+@dataclass(frozen=True)
+class QuarantineOptions:
+    """Where every shipping function parks the events a sink could not ship."""
+
+    bucket: str | None = option("QUARANTINE_BUCKET", None, "quarantine bucket")
+    prefix: str = option("QUARANTINE_PREFIX", "quarantine", "key prefix in the quarantine")
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """The ``csv`` sink: the seed's CSV, rejects and load graph per uploaded server log."""
+
+    output_bucket: str | None = option("OUTPUT_BUCKET", None, "the analyzed bucket")
