@@ -60,12 +60,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_SECRET_ACCESS_KEY": "test",
     }.items():
         monkeypatch.setenv(var, value)
-    from logferry.runtime import client
+    from logferry.runtime import _wiring, client
 
     client.cache_clear()
+    _wiring.cache_clear()
     with mock_aws():
         yield
     client.cache_clear()
+    _wiring.cache_clear()
 
 
 def test_alb_to_cloudwatch_ships_every_line(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
