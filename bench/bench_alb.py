@@ -158,7 +158,7 @@ def lower_bound(path: Path) -> int:
 CEILING = """
 import io, sys, time
 from isal import igzip  # the inflater logferry uses (ISA-L): zlib's gzip would be slower
-from logferry.formats.alb import _ALB_RE  # the parser's own line regex
+from logferry.formats.elb.patterns import _ALB_RE  # the parser's own line regex
 started = time.perf_counter()
 n = 0
 match = _ALB_RE.match

@@ -37,7 +37,7 @@ def test_zip_holds_handler_package_and_both_builds_of_compiled_deps(tmp_path: Pa
     assert "logferry/pipeline.py" in names
     assert "boto3/__init__.py" in names
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
-    assert "logferry/formats/alb.py" in names
+    assert "logferry/formats/elb/alb.py" in names
     native = [n for n in names if n.startswith("logferry/") and n.endswith((".c", ".so"))]
     assert native == ["logferry/formats/_albscan.abi3.so"]  # needs a C compiler, as make setup
     for compiled in ("orjson/", "isal/"):
@@ -52,11 +52,11 @@ def test_zip_parses_alb_lines_with_its_own_scanner(tmp_path: Path) -> None:
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(tmp_path / "alb_to_cloudwatch.zip").extractall(unpacked)
     check = (
-        "from logferry.formats import alb\n"
-        "assert alb._scan.__module__ == 'logferry.formats._albscan', alb._scan\n"
+        "from logferry.formats.elb import patterns, scanner\n"
+        "assert scanner._scan.__module__ == 'logferry.formats._albscan', scanner._scan\n"
         "line = " + repr(ALB_LINE) + "\n"
-        "assert alb._scan(line) == alb._fields_by_regex(line) is not None\n"
-        "print(alb._scan.__module__)"
+        "assert scanner._scan(line) == patterns._fields_by_regex(line) is not None\n"
+        "print(scanner._scan.__module__)"
     )
     out = subprocess.run(
         [sys.executable, "-S", "-c", check],

@@ -1,6 +1,6 @@
 """The compiled ALB scanner against its specification, the regex ``_ALB_RE``.
 
-``_albscan.fields(line)`` must give exactly ``alb._fields_by_regex(line)`` (the regex's
+``_albscan.fields(line)`` must give exactly ``patterns._fields_by_regex(line)`` (the regex's
 groups, numbers converted by ``int()``/``float()``), values and types, or ``None`` (then the
 parser asks the regex). Checked on every ALB/Classic ELB line of the golden files
 and the unit tests, on generated lines, and on mutated lines (a quote, a space, a Unicode
@@ -21,7 +21,7 @@ import test_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logferry.formats import alb
+from logferry.formats.elb import alb, patterns, scanner
 from logferry.samples.alb import alb_lines
 
 try:
@@ -66,7 +66,7 @@ GENERATED = list(alb_lines(3000, datetime(2024, 3, 1, tzinfo=UTC), seed=7, garba
 
 def regex_groups(line: str) -> tuple[object, ...] | None:
     """The specification: the regex's groups, numbers converted by int() and float()."""
-    return alb._fields_by_regex(line)
+    return patterns._fields_by_regex(line)
 
 
 def scan(line: str) -> tuple[object, ...] | None:
@@ -82,7 +82,7 @@ def typed(values: tuple[object, ...] | None) -> tuple[object, ...] | None:
 def test_scanner_is_built() -> None:
     """`make setup` compiles formats/_albscan.c; without it ALB parsing takes 1.8x as long."""
     assert fields is not None, f"the ALB scanner is not built ({IMPORT_ERROR}): run make setup"
-    assert alb._scan is fields
+    assert scanner._scan is alb._scan is fields
 
 
 def test_samples_agree_and_take_the_fast_path() -> None:
@@ -163,18 +163,18 @@ def test_golden_files_pass_with_the_regex_alone(
     case: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The path of an install without a C compiler, and of the Lambda zips."""
-    monkeypatch.setattr(alb, "_scan", alb._fields_by_regex)
+    monkeypatch.setattr(alb, "_scan", patterns._fields_by_regex)  # where AlbFormat looks it up
     assert test_golden.render(case) == test_golden.expected_path(case).read_text()
 
 
 def test_environment_variable_turns_the_scanner_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOGFERRY_ALB_SCANNER", "regex")
-    assert alb._load_scanner() is alb._fields_by_regex
+    assert scanner._load_scanner() is patterns._fields_by_regex
     monkeypatch.setenv("LOGFERRY_ALB_SCANNER", "c")
-    assert alb._load_scanner() is fields
+    assert scanner._load_scanner() is fields
     monkeypatch.setenv("LOGFERRY_ALB_SCANNER", "off")
     with pytest.raises(ValueError, match="LOGFERRY_ALB_SCANNER must be c or regex, not 'off'"):
-        alb._load_scanner()
+        scanner._load_scanner()
 
 
 def test_a_line_without_utf8_form_goes_to_the_regex() -> None:

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-import logferry.formats.alb as alb
 from logferry.formats import get_format
-from logferry.formats.alb import (
+from logferry.formats.elb import (
     AlbFormat,
     AlbKeyMeta,
     ClassicElbFormat,
@@ -17,6 +16,7 @@ from logferry.formats.alb import (
     cloudwatch_message,
     parse_alb_key,
 )
+from logferry.formats.elb import base as elb_base
 from logferry.model import ObjectRef, ParseContext, Record
 from logferry.samples.alb import alb_key, alb_lines
 
@@ -436,13 +436,13 @@ def test_context_metadata_wins_and_unknown_key_adds_nothing() -> None:
 
 def test_key_parsed_once_per_object(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = alb.parse_alb_key
+    real = parse_alb_key
 
     def counting(key: str) -> AlbKeyMeta | None:
         calls.append(key)
         return real(key)
 
-    monkeypatch.setattr(alb, "parse_alb_key", counting)
+    monkeypatch.setattr(elb_base, "parse_alb_key", counting)  # where _ElbBase looks it up
     fmt, ctx = AlbFormat(), ctx_for()
     docs = [fmt.parse(Record(i, HTTP.encode(), i + 1), ctx)[0] for i in range(5)]
     assert calls == [KEY]

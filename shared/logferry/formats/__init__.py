@@ -9,9 +9,9 @@ from logferry.formats.base import LogFormat
 
 _FACTORIES: dict[str, tuple[str, str]] = {
     # name: (module, factory attribute)
-    "alb": ("logferry.formats.alb", "AlbFormat"),
-    "elb": ("logferry.formats.alb", "ClassicElbFormat"),
-    "nlb": ("logferry.formats.alb", "NlbFormat"),
+    "alb": ("logferry.formats.elb.alb", "AlbFormat"),
+    "elb": ("logferry.formats.elb.classic", "ClassicElbFormat"),
+    "nlb": ("logferry.formats.elb.nlb", "NlbFormat"),
     "cwl": ("logferry.formats.cwl", "CwlFormat"),
     "apache": ("logferry.formats.access", "ApacheFormat"),
     "nginx": ("logferry.formats.access", "NginxFormat"),
