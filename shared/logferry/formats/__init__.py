@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import importlib
+from collections.abc import Mapping
 from typing import Any
 
+from logferry.config import ConfigError, load
 from logferry.formats.base import LogFormat
 
 _FACTORIES: dict[str, tuple[str, str]] = {
@@ -38,13 +41,43 @@ def names() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def get_format(name: str, **options: Any) -> LogFormat:
-    """Build the format called ``name``; options (e.g. ``pattern``) go to its constructor."""
-    import importlib
-
+def format_class(name: str) -> type[LogFormat]:
+    """The class of the format called ``name`` (its module is imported on first use)."""
     try:
         module_name, attr = _FACTORIES[name]
     except KeyError:
-        raise ValueError(f"unknown format {name!r}; known: {', '.join(names())}") from None
-    factory: Callable[..., LogFormat] = getattr(importlib.import_module(module_name), attr)
-    return factory(**options)
+        raise ConfigError(f"unknown format {name!r}; known: {', '.join(names())}") from None
+    cls: type[LogFormat] = getattr(importlib.import_module(module_name), attr)
+    return cls
+
+
+def load_options(name: str, env: Mapping[str, str]) -> Any:
+    """The options of format ``name`` read from ``env`` (``None`` if it has none)."""
+    options = format_class(name).Options
+    return None if options is None else load(options, env)
+
+
+def options_with(name: str, base: Any, **overrides: Any) -> Any:
+    """Format ``name``'s options: ``base`` (else the defaults) with ``overrides`` not ``None``."""
+    options = format_class(name).Options
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if options is None:
+        if given:
+            raise ConfigError(f"format {name} takes no options (given: {', '.join(given)})")
+        return None
+    if isinstance(base, options):
+        return dataclasses.replace(base, **given)
+    return load(options, {}, **given)
+
+
+def build(name: str, options: Any = None) -> LogFormat:
+    """The format ``name`` with its options dataclass (``None``: its defaults)."""
+    cls = format_class(name)
+    if options is None:
+        return cls()
+    return cls(**{f.name: getattr(options, f.name) for f in dataclasses.fields(options)})
+
+
+def get_format(name: str, **options: Any) -> LogFormat:
+    """Build the format called ``name``; options (e.g. ``pattern``) go to its constructor."""
+    return format_class(name)(**options)

@@ -7,8 +7,10 @@ the type, and :class:`~logferry.formats.elb.classic.ClassicElbFormat` only sets
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from logferry.config import option
 from logferry.formats.elb.base import _ElbBase, _tls
 from logferry.formats.elb.legacy_text import cloudwatch_message
 from logferry.formats.elb.patterns import _extra_fields, _fields_by_regex, _ts
@@ -16,6 +18,19 @@ from logferry.formats.elb.scanner import _scan
 from logferry.model import Document, ParseContext, Record
 
 __all__ = ["AlbFormat"]
+
+
+@dataclass(frozen=True)
+class AlbOptions:
+    """The ``alb`` and ``elb`` formats' options."""
+
+    cloudwatch_prefix: bool = option(
+        "CWL_PREFIX",
+        False,
+        "prefix CloudWatch Logs lines with seed 000's S3 metadata (keeps old Logs Insights "
+        "queries working)",
+        kind="flag",
+    )
 
 
 class AlbFormat(_ElbBase):
@@ -26,6 +41,7 @@ class AlbFormat(_ElbBase):
     label = "ALB"
     typed = True
     """ALB lines start with the request type; Classic ELB lines do not."""
+    Options = AlbOptions
 
     def __init__(self, cloudwatch_prefix: bool = False) -> None:
         super().__init__()
@@ -35,7 +51,7 @@ class AlbFormat(_ElbBase):
         """The text for line-oriented sinks: the raw line, or seed 000's prefixed line."""
         if self.cloudwatch_prefix:
             return cloudwatch_message(doc)
-        return str(doc.get("message", ""))
+        return super().event_message(doc)
 
     def parse_minimal(self, record: Record, ctx: ParseContext) -> list[Document]:
         """What a text-only sink (CloudWatch Logs) needs: ``@timestamp``, ``message`` and
