@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from logferry.composition import Wiring
 from logferry.demo import SampleObject, alb_object, sample_objects
 from logferry.local import search_node, stack
 from logferry.local.chain import Chain
 from logferry.local.endpoints import load_endpoints, wait_for
-from logferry.replay import replay, settings_builder
+from logferry.replay import replay, wiring_builder
 from logferry.settings import Settings
 from logferry.sinks.s3 import Quarantine
 
@@ -123,10 +124,13 @@ def test_search_down_parks_events_then_replay_ships_them(chain: Chain, run_id: s
     assert all(p.reason for p in events)
     env = {"SEARCH_URL": d.search_url, "SEARCH_ENGINE": d.search_engine}
     settings = Settings.from_env("apache", {**env, "INDEX_PREFIX": d.index_prefix})
-    replayed = replay(
-        quarantine, settings_builder(settings, chain.logs), prefix=f"{d.quarantine_prefix}/search"
-    )
-    assert replayed.failed == 0 and replayed.shipped >= len(events), replayed.line()
+    build = wiring_builder(Wiring(settings, {"s3": chain.s3, "logs": chain.logs}.__getitem__))
+    shipped = 0
+    for sink in ("search", "status_counts"):  # the documents, and their per-minute counts
+        replayed = replay(quarantine, build, prefix=f"{d.quarantine_prefix}/{sink}")
+        assert replayed.failed == 0, replayed.line()
+        shipped += replayed.shipped
+    assert shipped >= len(events)
     assert not any(key in parked for key, _ in quarantine.iter_parked())
     chain.wait_count(chain.source_query(uri, sample.dataset), sample.lines, TIMEOUT, what="replay")
     counts = chain.hits(chain.source_query(uri, f"{sample.dataset}.status_counts"), 1000)
