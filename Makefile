@@ -29,10 +29,14 @@ setup: $(LOGFERRY) ## Create .venv and install logferry (editable) with the dev 
 PYTEST = run_pytest() { $(BIN)/pytest "$$@"; rc=$$?; \
   if [ $$rc -eq 5 ]; then echo "pytest collected no tests in $$*" >&2; return 1; fi; return $$rc; }; run_pytest
 
-unit: setup ## Fast unit tests (no servers)
+.PHONY: system-tools
+system-tools: ## Check curl, shellcheck, chromium, java 17+, mvn (install: scripts/system-tools.sh --install)
+	@scripts/system-tools.sh --check
+
+unit: system-tools setup ## Fast unit tests (no servers)
 	@$(PYTEST) tests/unit
 
-e2e: setup build ## End-to-end tests: the whole chain on the local stack (starts it if needed)
+e2e: system-tools setup build ## End-to-end tests: the whole chain on the local stack (starts it if needed)
 	@$(PYTEST) tests/integration
 
 test: unit e2e ## The README's test command: unit tests, then the end-to-end suite
