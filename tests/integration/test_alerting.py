@@ -31,7 +31,7 @@ from logferry import formats
 from logferry.local.endpoints import Endpoints, boto3_client
 from logferry.local.stack import LocalStack
 from logferry.model import Event, ObjectRef, ParseContext, doc_id
-from logferry.pipeline import default_message, timestamp_ms
+from logferry.pipeline import timestamp_ms
 from logferry.reports import cli as report_cli
 from logferry.reports.render import find_chromium, render_png
 from logferry.samples.alb import alb_lines
@@ -81,7 +81,7 @@ def documents(fmt_name: str, lines: list[str], key: str) -> list[Event]:
         for n, doc in enumerate(fmt.parse(record, ctx)):
             events.append(
                 Event(
-                    doc_id(ref, record.offset, n), timestamp_ms(doc, 0), doc, default_message(doc)
+                    doc_id(ref, record.offset, n), timestamp_ms(doc, 0), doc, fmt.event_message(doc)
                 )
             )
     return events
