@@ -184,6 +184,7 @@ def test_cloudwatch_throttling_on_every_third_put_loses_and_repeats_nothing(
             env = {
                 "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": proxy.url,  # S3 and Lambda stay direct
                 "LOG_GROUP": group,
+                "SINKS": "cloudwatch",
                 "SEARCH_URL": None,
             }
             function = _variant(chain, "alb_to_cloudwatch", "faults_cwl_throttle", env)
@@ -318,7 +319,12 @@ def test_2gib_object_is_handed_on_across_short_timeouts(
         with path.open("rb") as body:
             chain.s3.put_object(Bucket=d.raw_bucket, Key=key, Body=body)
         uri = f"s3://{d.raw_bucket}/{key}"
-        env = {"LOG_GROUP": group, "SEARCH_URL": None, "RESERVE_SECONDS": "5"}
+        env = {
+            "LOG_GROUP": group,
+            "SINKS": "cloudwatch",
+            "SEARCH_URL": None,
+            "RESERVE_SECONDS": "5",
+        }
         function = _variant(chain, "alb_to_cloudwatch", "faults_big", env, timeout=20)
         shipping = time.monotonic()
         _invoke(chain, function, _s3_event(chain, key))
