@@ -51,7 +51,7 @@ class AlbFormat(_ElbBase):
         """The text for line-oriented sinks: the raw line, or seed 000's prefixed line."""
         if self.cloudwatch_prefix:
             return cloudwatch_message(doc)
-        return super().event_message(doc)
+        return str(doc.get("message", ""))
 
     def parse_minimal(self, record: Record, ctx: ParseContext) -> list[Document]:
         """What a text-only sink (CloudWatch Logs) needs: ``@timestamp``, ``message`` and
