@@ -43,8 +43,8 @@ locals {
         LOG_GROUP = try(aws_cloudwatch_log_group.alb[0].name, "")
         SINKS     = local.search_url == "" ? "cloudwatch" : "cloudwatch,search"
       })
-      log_groups  = [for g in aws_cloudwatch_log_group.alb : "${local.logs_arn}${g.name}"]
-      writes      = local.quarantine_write
+      log_groups = [for g in aws_cloudwatch_log_group.alb : "${local.logs_arn}${g.name}"]
+      writes     = local.quarantine_write
     }
     cwl_to_search = {
       description = "CloudWatch Logs subscription data (Firehose objects) to search"
