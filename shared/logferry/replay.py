@@ -138,9 +138,7 @@ def cli_settings(args: argparse.Namespace) -> Settings:
     function = getattr(args, "function", None)
     fmt = getattr(args, "format", None)
     base = function_settings(function) if function else Settings.from_env(fmt or "alb")
-    settings = base.with_format(
-        fmt, **({"pattern": args.pattern} if getattr(args, "pattern", None) else {})
-    )
+    settings = base.with_format(fmt, pattern=getattr(args, "pattern", None) or None)
     settings = replace(
         settings,
         search=replace(settings.search, url=args.search_url or settings.search.url),

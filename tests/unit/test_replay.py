@@ -185,3 +185,6 @@ def test_cli_settings_flags_override_the_environment(monkeypatch: pytest.MonkeyP
     function = argparse.Namespace(search_url=None, log_group=None, function="access_log_to_search")
     monkeypatch.delenv("SINKS")
     assert cli_settings(function).sinks == ("search", "status_counts")
+    monkeypatch.setenv("LOG_PATTERN", "^(?P<source.ip>[^ ]+)")  # --format alone: env pattern
+    env_pattern = argparse.Namespace(search_url=None, log_group=None, format="regex")
+    assert cli_settings(env_pattern).format_options.pattern == "^(?P<source.ip>[^ ]+)"

@@ -58,7 +58,8 @@ def load_options(name: str, env: Mapping[str, str]) -> Any:
 
 
 def options_with(name: str, base: Any, **overrides: Any) -> Any:
-    """Format ``name``'s options: ``base`` (else the defaults) with ``overrides`` not ``None``."""
+    """Format ``name``'s options: ``base`` (else those in the process environment) with
+    ``overrides`` not ``None``."""
     options = format_class(name).Options
     given = {k: v for k, v in overrides.items() if v is not None}
     if options is None:
@@ -67,7 +68,7 @@ def options_with(name: str, base: Any, **overrides: Any) -> Any:
         return None
     if isinstance(base, options):
         return dataclasses.replace(base, **given)
-    return load(options, {}, **given)
+    return load(options, None, **given)
 
 
 def build(name: str, options: Any = None) -> LogFormat:
