@@ -35,7 +35,9 @@ class FunctionSpec:
 
 FUNCTIONS: dict[str, FunctionSpec] = {
     "alb_to_cloudwatch": FunctionSpec(
-        "alb", ("cloudwatch",), "ALB/ELB/NLB log objects to CloudWatch Logs (seed 000)"
+        "loadbalancer",
+        ("cloudwatch",),
+        "ALB, Classic ELB and NLB log objects (mixed too) to CloudWatch Logs (seed 000)",
     ),
     "cwl_to_search": FunctionSpec(
         "cwl", ("search",), "Firehose objects of CloudWatch Logs envelopes to search (seed 001)"

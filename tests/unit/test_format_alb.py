@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -530,3 +531,45 @@ def test_minimal_parse_agrees_with_the_full_parse() -> None:
                 "log": {"file": {"path": full["log"]["file"]["path"]}},
             }
             assert cloudwatch_message(small) == cloudwatch_message(full)
+
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+
+
+@pytest.mark.parametrize("single", ["alb", "elb", "nlb"])
+def test_loadbalancer_reads_each_type_as_its_own_parser_does(single: str) -> None:
+    """A mixed ELB bucket: every golden line of each type gives the same documents, full and
+    minimal, through the ``loadbalancer`` format as through its own (broken ones: an error)."""
+    family, own = get_format("loadbalancer"), get_format(single)
+    (log,) = (GOLDEN / single).glob("*.log")
+    ctx = ctx_for()
+    for record in own.frame([log.read_bytes()]):
+        expected = own.parse(record, ctx)
+        if "error" in expected[0]:  # garbage: still an error, labelled by the guessed type
+            assert "error" in family.parse(record, ctx)[0]
+            continue
+        assert family.parse(record, ctx) == expected
+        assert family.parse_minimal(record, ctx) == own.parse_minimal(record, ctx)
+
+
+def test_loadbalancer_mixed_object_has_no_error_documents() -> None:
+    fmt = get_format("loadbalancer")
+    lines = (GOLDEN / "loadbalancer" / "mixed.log").read_bytes().splitlines()[:-1]  # not garbage
+    docs = [d for r in fmt.frame([b"\n".join(lines)]) for d in fmt.parse(r, ctx_for())]
+    assert len(docs) == len(lines) and not [d for d in docs if "error" in d]
+    assert {d["event"]["dataset"] for d in docs} == {"aws.alb", "aws.elb", "aws.nlb"}
+
+
+def test_nlb_version_1_line_has_no_alpn_fields() -> None:
+    line = (
+        "tls 1.0 2018-12-20T02:59:40 net/my-network-loadbalancer/c6e77e28c25b2234 g3d4b5e8bb8464cd "
+        "72.21.218.154:51341 172.100.100.185:443 5 2 98 246 - "
+        "arn:aws:acm:us-east-2:671290407336:certificate/2a108f19-aded-46b0-8493-c63eb1ef4a99 - "
+        "ECDHE-RSA-AES128-SHA tlsv12 - "
+        "my-network-loadbalancer-c6e77e28c25b2234.elb.us-east-2.amazonaws.com"
+    )
+    doc = parse(line, "nlb")
+    assert "error" not in doc and doc["aws"]["elb"]["log_version"] == "1.0"
+    assert not {"alpn_fe_protocol", "alpn_be_protocol"} & set(doc["aws"]["elb"])
+    assert doc["tls"]["client"]["server_name"].startswith("my-network-loadbalancer")
+    assert "start" not in doc["event"]

@@ -32,6 +32,8 @@ class NlbFormat(_ElbBase):
             alert, cert, serial, cipher, proto, group, domain, alpn_fe, alpn_be, alpn_list,
             created, unknown, rest,
         ) = m.groups()  # fmt: skip
+        if alpn_fe is None:  # a version 1.0 line: no ALPN fields
+            alpn_fe = alpn_be = alpn_list = "-"
         elb: dict[str, Any] = {"name": name, "type": typ, "listener": listener}
         doc = self._base(record, line, _ts(time), elb)
         if version != "-":

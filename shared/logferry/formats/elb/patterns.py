@@ -39,10 +39,14 @@ _ALB_RE = re.compile(
 
 _NLB_RE = re.compile(
     rf"(tls) ([^ ]+) {_TIME} ([^ ]+) ([^ ]+) {_ADDR} {_ADDR} {_NUM} {_NUM} {_NUM} {_NUM} "
-    r"([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+)"
-    rf"(?: {_TIME}|( [^ ]+))?( .*)?$"
+    # incoming_tls_alert chosen_cert_arn chosen_cert_serial tls_cipher tls_protocol_version
+    # tls_named_group domain_name (version 1.0 ends here)
+    r"([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+)"
+    # version 2.0: alpn_fe_protocol alpn_be_protocol alpn_client_preference_list
+    # tls_connection_creation_time; later fields are kept as extra fields
+    rf"(?: ([^ ]+) ([^ ]+) ([^ ]+)(?: {_TIME}|( [^ ]+))?)?( .*)?$"
 )
-"""One NLB TLS listener access log line."""
+"""One NLB TLS listener access log line, of field list version 1.0 or 2.0."""
 
 
 _INT_GROUPS = (4, 6, 10, 11, 12, 13, 18, 31)
