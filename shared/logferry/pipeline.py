@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any, Protocol
 
 from logferry.formats.base import LogFormat, parser_failure
@@ -113,8 +114,11 @@ def process_object(job: ObjectJob) -> Summary:
         summary.object_time_ms = default_ms if stream.last_modified else None
         chunks = prefetched(stream.chunks)
         try:
-            records = job.fmt.frame(chunks, notice.start_offset)
-            _ship_records(job, ctx, records, summary, default_ms, base)
+            head = next(chunks, b"")
+            fmt = job.fmt.for_object(stream.ref, head, notice.start_offset)
+            summary.format = fmt.name
+            records = fmt.frame(chain((head,), chunks), notice.start_offset)
+            _ship_records(job, fmt, ctx, records, summary, default_ms, base)
         finally:
             chunks.close()  # stops the reading thread before the member index is read
         if summary.next_offset is not None and stream.members is not None:
@@ -131,6 +135,7 @@ def process_object(job: ObjectJob) -> Summary:
 
 def _ship_records(
     job: ObjectJob,
+    fmt: LogFormat,
     ctx: ParseContext,
     records: Iterable[Record],
     summary: Summary,
@@ -138,7 +143,6 @@ def _ship_records(
     base: dict[str, tuple[int, int]],
 ) -> None:
     make_id = IdMaker(ctx.ref)
-    fmt = job.fmt
     parse = fmt.parse if any(s.needs_documents for s in job.sinks) else fmt.parse_minimal
     render = fmt.event_message
     sinks = job.sinks
@@ -156,7 +160,7 @@ def _ship_records(
         try:
             docs = parse(record, ctx)
         except Exception as exc:  # a parser bug: keep the line, go on with the object
-            docs = parser_failure(record, ctx, job.fmt, exc)
+            docs = parser_failure(record, ctx, fmt, exc)
             if not parser_failed:  # the traceback once per object, the count for every line
                 parser_failed = True
                 log.exception("%s line %d: parser failed", summary.object, record.line_no)

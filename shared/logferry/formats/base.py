@@ -10,7 +10,7 @@ from itertools import accumulate, chain, count, repeat
 from operator import add
 from typing import Any, ClassVar
 
-from logferry.model import Document, ParseContext, Record, iso
+from logferry.model import Document, ObjectRef, ParseContext, Record, iso
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 """A line longer than this is cut into pieces (each still shipped) so memory stays bounded."""
@@ -20,9 +20,10 @@ class LogFormat(ABC):
     """A log format: how to cut an object's bytes into records and records into documents.
 
     Besides :meth:`frame` and :meth:`parse`, a format may override :meth:`parse_minimal`
-    (what a text-only sink needs) and :meth:`event_message` (the text line-oriented sinks
-    ship); ``Options`` is the dataclass of its settings (see :mod:`logferry.config`), whose
-    fields are its constructor's keyword arguments.
+    (what a text-only sink needs), :meth:`event_message` (the text line-oriented sinks
+    ship) and :meth:`for_object` (a format that picks another per object). ``Options`` is
+    the dataclass of its settings (see :mod:`logferry.config`), whose fields are its
+    constructor's keyword arguments.
     """
 
     name: ClassVar[str] = ""
@@ -46,6 +47,12 @@ class LogFormat(ABC):
     def event_message(self, doc: Document) -> str:
         """The text a line-oriented sink (CloudWatch Logs) ships: by default the raw line."""
         return str(doc.get("message", ""))
+
+    def for_object(self, ref: ObjectRef, head: bytes, start_offset: int = 0) -> LogFormat:
+        """The format that reads object ``ref``, whose uncompressed bytes from
+        ``start_offset`` begin with ``head`` (the first chunk): by default this one. A format
+        that chooses per object (by key or content) returns the chosen one."""
+        return self
 
 
 _new_record = partial(tuple.__new__, Record)
