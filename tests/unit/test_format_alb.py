@@ -573,3 +573,25 @@ def test_nlb_version_1_line_has_no_alpn_fields() -> None:
     assert not {"alpn_fe_protocol", "alpn_be_protocol"} & set(doc["aws"]["elb"])
     assert doc["tls"]["client"]["server_name"].startswith("my-network-loadbalancer")
     assert "start" not in doc["event"]
+
+
+@pytest.mark.parametrize("name", ["alb", "loadbalancer"])
+def test_request_with_spaces_in_the_uri_keeps_method_url_and_version(name: str) -> None:
+    """ALB logs a request whose URI holds spaces (classified SpaceInUri) as written."""
+    line = HTTP.replace(
+        '"GET http://www.example.com:80/ HTTP/1.1"',
+        '"GET http://www.example.com:80/a b/c d?q=x y HTTP/1.1"',
+    )
+    doc = parse(line, name)
+    assert "error" not in doc and "request" not in doc["aws"]["elb"]
+    assert doc["http"]["request"]["method"] == "GET" and doc["http"]["version"] == "1.1"
+    assert doc["url"] == {
+        "original": "http://www.example.com:80/a b/c d?q=x y",
+        "scheme": "http",
+        "domain": "www.example.com",
+        "port": 80,
+        "path": "/a b/c d",
+        "query": "q=x y",
+    }
+    garbled = parse(HTTP.replace("GET http://www.example.com:80/ HTTP/1.1", "x y z w"), name)
+    assert garbled["aws"]["elb"]["request"] == "x y z w" and "url" not in garbled

@@ -13,7 +13,7 @@ from typing import Any
 from logferry.config import option
 from logferry.formats.elb.base import _ElbBase, _tls
 from logferry.formats.elb.legacy_text import cloudwatch_message
-from logferry.formats.elb.patterns import _extra_fields, _fields_by_regex, _ts
+from logferry.formats.elb.patterns import _extra_fields, _fields_by_regex, _ts, spaced_request
 from logferry.formats.elb.scanner import _scan
 from logferry.model import Document, ParseContext, Record
 
@@ -150,7 +150,11 @@ class AlbFormat(_ElbBase):
         elif url is not None:
             doc["url"] = {"original": url}
         elif raw_request is not None and raw_request.strip(" -"):
-            elb["request"] = raw_request
+            spaced = spaced_request(raw_request)  # a URI with spaces (ALB's SpaceInUri)
+            if spaced is None:
+                elb["request"] = raw_request
+            else:
+                request["method"], doc["url"], http["version"] = spaced
         if ua is not None:
             doc["user_agent"] = {"original": ua}
         if typ is None:

@@ -109,3 +109,33 @@ def _tls_version(tls: dict[str, Any], proto: str) -> None:
 def _extra_fields(rest: str) -> list[str]:
     """Unknown trailing fields, in order, quotes removed."""
     return [q if q or not t else t for q, t in _EXTRA_RE.findall(rest)]
+
+
+_SPACED_REQUEST_RE = re.compile(r"([^ ]+) (.+) HTTP/([^ ]+)")
+_URL_PARTS_RE = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.-]*)://(\[[^\]]*\]|[^/:?#]*)(?::(\d+))?(/[^?#]*)?(?:\?([^#]*))?"
+)
+
+
+def spaced_request(raw: str) -> tuple[str, dict[str, Any], str] | None:
+    """``(method, url, version)`` of a request line whose URI holds spaces (ALB logs such
+    requests, classified ``SpaceInUri``, as ``METHOD URI-with-spaces HTTP/x``), else ``None``.
+
+    The line regex (and the scanner) keep such a request whole; it is rare, so it is split
+    here: the method is the first word, the version the last, the URI all between; ``url``
+    is the ECS object (``original``, and ``scheme``/``domain``/``port``/``path``/``query``
+    for an absolute URI).
+    """
+    m = _SPACED_REQUEST_RE.fullmatch(raw)
+    if m is None:
+        return None
+    method, original, version = m.groups()
+    url: dict[str, Any] = {"original": original}
+    parts = _URL_PARTS_RE.match(original)
+    if parts is not None:
+        scheme, host, port, path, query = parts.groups()
+        url.update(scheme=scheme, domain=host[1:-1] if host[:1] == "[" else host)
+        for key, value in (("port", port and int(port)), ("path", path), ("query", query)):
+            if value is not None:
+                url[key] = value
+    return method, url, version
