@@ -23,6 +23,7 @@ _FACTORIES: dict[str, tuple[str, str]] = {
     "regex": ("logferry.formats.access", "RegexFormat"),
     "serverlog": ("logferry.formats.serverlog", "ServerLogFormat"),
     "apigw": ("logferry.formats.apigw", "ApiGwFormat"),
+    "cloudfront": ("logferry.formats.cloudfront", "CloudFrontFormat"),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -37,6 +38,7 @@ DESCRIPTIONS: dict[str, str] = {
     "regex": "any line format, given as a regex with named groups (--pattern)",
     "serverlog": "on-prem 'date uptime vmstat' lines (serverlog.load)",
     "apigw": "API Gateway JSON access logs (aws.apigateway)",
+    "cloudfront": "CloudFront standard logs, W3C with a #Fields header (aws.cloudfront)",
 }
 
 

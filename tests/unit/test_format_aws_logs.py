@@ -1,0 +1,60 @@
+"""The AWS logs that land in S3: CloudFront, S3 server access, VPC Flow, WAF and CloudTrail."""
+
+from __future__ import annotations
+
+from logferry.formats import get_format
+from logferry.formats.base import LogFormat
+from logferry.model import Document, ObjectRef, ParseContext
+
+
+def context(key: str = "logs/object.log") -> ParseContext:
+    return ParseContext(ObjectRef("logs", key), extra={"object_time": "2024-03-01T00:00:00.000Z"})
+
+
+def documents(fmt: LogFormat, chunks: list[bytes], key: str = "logs/object.log") -> list[Document]:
+    ctx = context(key)
+    return [doc for record in fmt.frame(chunks) for doc in fmt.parse(record, ctx)]
+
+
+# --- CloudFront -------------------------------------------------------------------------
+
+CF_HEADER = b"#Version: 1.0\n#Fields: time date sc-status c-ip cs-method\n"
+
+
+def test_cloudfront_field_order_comes_from_the_fields_header() -> None:
+    docs = documents(
+        get_format("cloudfront"), [CF_HEADER + b"21:02:31\t2019-12-04\t503\t192.0.2.1\tGET\n"]
+    )
+    assert len(docs) == 1
+    doc = docs[0]
+    assert doc["@timestamp"] == "2019-12-04T21:02:31.000Z"
+    assert doc["http"]["response"]["status_code"] == 503
+    assert doc["source"] == {"address": "192.0.2.1", "ip": "192.0.2.1"}
+    assert doc["http"]["request"]["method"] == "GET"
+    assert doc["event"]["outcome"] == "failure"
+
+
+def test_cloudfront_header_lines_give_no_documents() -> None:
+    assert documents(get_format("cloudfront"), [CF_HEADER]) == []
+
+
+def test_cloudfront_without_header_uses_the_default_order_and_decodes() -> None:
+    values = ["-"] * 33
+    values[0:2] = ["2019-12-04", "21:02:31"]
+    values[4] = "not-an-ip"
+    values[7] = "/a%20b"
+    values[10] = "curl/7.55.1%20(x)"
+    values[11] = "q=a%20b"
+    (doc,) = documents(get_format("cloudfront"), ["\t".join(values).encode()])
+    assert doc["source"] == {"address": "not-an-ip"}
+    assert doc["url"] == {"path": "/a b", "query": "q=a%20b"}
+    assert doc["user_agent"]["original"] == "curl/7.55.1 (x)"
+    assert "error" not in doc
+
+
+def test_cloudfront_broken_lines_give_error_documents() -> None:
+    lines = CF_HEADER + b"garbage\n21:02:31\tnot-a-date\t200\t192.0.2.1\tGET\n"
+    docs = documents(get_format("cloudfront"), [lines])
+    assert len(docs) == 2
+    assert all("logs/object.log line" in d["error"]["message"] for d in docs)
+    assert docs[0]["message"] == "garbage"
