@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 from collections.abc import Sequence
@@ -35,14 +36,19 @@ def _parse_file(path: str, fmt: LogFormat, out: Any, verbose: bool, totals: list
     Raises ``OSError``/``CorruptObjectError`` after writing and counting everything readable.
     """
     ctx = ParseContext(ObjectRef(bucket="", key=path))
-    parse, dumps, newline = fmt.parse, orjson.dumps, orjson.OPT_APPEND_NEWLINE
     records = documents = errors = 0
     pending: list[bytes] = []
     _gz, raw = decompressed(read_file_chunks(path), path)
     chunks = prefetched(raw)
     append = pending.append
     try:
-        for record in fmt.frame(chunks):
+        head = next(chunks, b"")
+        chosen = fmt.for_object(ctx.ref, head)
+        if chosen is not fmt:
+            print(f"logferry parse: {path}: format {chosen.name}", file=sys.stderr)
+        fmt = chosen
+        parse, dumps, newline = fmt.parse, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        for record in fmt.frame(itertools.chain((head,), chunks)):
             try:
                 docs = parse(record, ctx)
             except Exception as exc:  # a parser bug: keep the line, go on with the file
@@ -118,7 +124,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("parse", help="parse log files to NDJSON (gzip or plain, - for stdin)")
-    p.add_argument("--format", "-f", required=True, choices=formats.names())
+    p.add_argument(
+        "--format",
+        "-f",
+        default="auto",
+        choices=formats.names(),
+        help="the log format (default auto: recognised from each file's name and first line)",
+    )
     p.add_argument("--pattern", help="regex with named groups (for --format regex)")
     p.add_argument("--quiet", "-q", action="store_true", help="no totals on stderr")
     p.add_argument("--verbose", "-v", action="store_true", help="print each parse error")
