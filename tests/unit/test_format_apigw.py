@@ -128,3 +128,16 @@ def test_values_no_sink_can_store_are_kept_as_text() -> None:
         "n": "NaN",
         "ok": 7,
     }
+
+
+def test_glued_records_give_one_document_each() -> None:
+    """Firehose writes records back to back: ``}{`` on one line, each with its own offset."""
+    one = '{"requestId":"r%d","ip":"192.0.2.1","httpMethod":"GET","status":"200"}'
+    data = ("".join(one % i for i in range(3)) + "\n" + one % 3 + " " + one % 4 + "\n").encode()
+    fmt = get_format("apigw")
+    records = list(fmt.frame([data]))
+    assert [data[r.offset : r.offset + len(r.data)] for r in records] == [r.data for r in records]
+    ref = ObjectRef("b", "apigw.log")
+    docs = [d for r in records for d in fmt.parse(r, ParseContext(ref))]
+    assert [d["http"]["request"]["id"] for d in docs] == [f"r{i}" for i in range(5)]
+    assert not [d for d in docs if "error" in d]

@@ -42,6 +42,7 @@ def render(case: Path) -> str:
         ObjectRef(bucket="golden-bucket", key=spec.get("key", f"{fmt_name}/{case.name}")),
         extra={"object_time": "2024-03-01T00:00:00.000Z"},
     )
+    fmt = fmt.for_object(ctx.ref, data, 0)  # a format that chooses per object, as the pipeline
     lines = [
         json.dumps(doc, sort_keys=True, ensure_ascii=False)
         for record in fmt.frame([data])

@@ -1,7 +1,8 @@
-"""API Gateway access logs in JSON format (one object per line, keys chosen by the user)."""
+"""API Gateway access logs in JSON format (an object per line, or glued; keys set by the user)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from logferry.formats import jsonutil
@@ -60,6 +61,10 @@ class ApiGwFormat(LineFormat):
 
     name = "apigw"
     dataset = "aws.apigateway"
+
+    def frame(self, chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[Record]:
+        """JSON lines; objects glued on one line (Firehose's ``}{``) are records of their own."""
+        return jsonutil.unglue(super().frame(chunks, start_offset))
 
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """One document per JSON line; anything else gives an error document."""

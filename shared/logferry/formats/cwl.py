@@ -7,7 +7,6 @@ newlines between: ``{"messageType":"DATA_MESSAGE",...}{"messageType":...}``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,34 +23,11 @@ MARKER = b'{"messageType"'
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 """A buffer growing past this without a next envelope start is cut, so memory stays bounded."""
 
-_WHITESPACE = b" \t\r\n"
-_NON_WHITESPACE = re.compile(r"[^ \t\r\n]")
-_DECODER = json.JSONDecoder()
 
 _RESERVED = frozenset({"@timestamp", "message", "event", "log", "cloud", "aws", "error"})
 
 LEVEL_KEYS = ("level", "severity", "log.level", "lvl", "loglevel")
 """JSON message keys lifted into ``log.level`` (first one present wins)."""
-
-
-def _split_segment(segment: bytes, offset: int) -> Iterator[tuple[int, bytes]]:
-    """Cut a segment into JSON objects; an undecodable rest is one piece of its own."""
-    text = segment.decode("utf-8", "surrogateescape")
-    pos = 0
-    byte_pos = offset
-    while (found := _NON_WHITESPACE.search(text, pos)) is not None:
-        start = found.start()
-        byte_pos += start - pos  # JSON whitespace is ASCII: one byte per character
-        try:
-            obj, end = _DECODER.raw_decode(text, start)
-        except ValueError:
-            obj, end = None, len(text)
-        if not isinstance(obj, dict):
-            end = len(text)
-        piece = text[start:end].encode("utf-8", "surrogateescape")
-        yield byte_pos, piece.rstrip(_WHITESPACE)
-        byte_pos += len(piece)
-        pos = end
 
 
 def frame_envelopes(
@@ -71,7 +47,7 @@ def frame_envelopes(
 
     def emit(end: int) -> Iterator[Record]:
         nonlocal count
-        for offset, data in _split_segment(bytes(buf[:end]), buf_offset):
+        for offset, data in jsonutil.split_objects(bytes(buf[:end]), buf_offset):
             count += 1
             yield Record(offset, data, count)
 
