@@ -58,3 +58,46 @@ def test_cloudfront_broken_lines_give_error_documents() -> None:
     assert len(docs) == 2
     assert all("logs/object.log line" in d["error"]["message"] for d in docs)
     assert docs[0]["message"] == "garbage"
+
+
+# --- S3 server access ---------------------------------------------------------------------
+
+S3_LINE = (
+    "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be DOC-EXAMPLE-BUCKET1 "
+    "[06/Feb/2019:00:00:38 +0000] {ip} 79a59df9 3E57427F3EXAMPLE REST.GET.VERSIONING - "
+    '"GET /DOC-EXAMPLE-BUCKET1?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4"{rest}'
+)
+
+
+def test_s3access_non_ip_client_goes_to_address() -> None:
+    (doc,) = documents(
+        get_format("s3access"), [S3_LINE.format(ip="proxy.internal", rest="").encode()]
+    )
+    assert doc["client"]["address"] == "proxy.internal"
+    assert "ip" not in doc["client"]
+    assert doc["aws"]["s3access"]["remote_ip"] == "proxy.internal"
+
+
+def test_s3access_short_old_lines_and_extra_fields() -> None:
+    old = S3_LINE.format(ip="192.0.2.3", rest="")
+    new = S3_LINE.format(
+        ip="192.0.2.3",
+        rest=" - hostid SigV4 ECDHE-RSA-AES128-SHA AuthHeader h.example TLSv1.2 - Yes new1 new2",
+    )
+    old_doc, new_doc = documents(get_format("s3access"), [f"{old}\n{new}\n".encode()])
+    assert old_doc["http"]["response"]["status_code"] == 200
+    assert "tls" not in old_doc
+    assert new_doc["aws"]["s3access"]["acl_required"] == "Yes"
+    assert new_doc["aws"]["s3access"]["extra"] == ["new1", "new2"]
+    assert new_doc["tls"] == {
+        "cipher": "ECDHE-RSA-AES128-SHA",
+        "version": "1.2",
+        "version_protocol": "tls",
+    }
+
+
+def test_s3access_broken_lines_give_error_documents() -> None:
+    bad_time = S3_LINE.format(ip="192.0.2.3", rest="").replace("06/Feb/2019", "06/Foo/2019")
+    docs = documents(get_format("s3access"), [f"garbage\n{bad_time}\n".encode()])
+    assert len(docs) == 2
+    assert all(d["error"]["message"].startswith("s3://logs/logs/object.log line") for d in docs)

@@ -24,6 +24,7 @@ _FACTORIES: dict[str, tuple[str, str]] = {
     "serverlog": ("logferry.formats.serverlog", "ServerLogFormat"),
     "apigw": ("logferry.formats.apigw", "ApiGwFormat"),
     "cloudfront": ("logferry.formats.cloudfront", "CloudFrontFormat"),
+    "s3access": ("logferry.formats.s3access", "S3AccessFormat"),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -39,6 +40,7 @@ DESCRIPTIONS: dict[str, str] = {
     "serverlog": "on-prem 'date uptime vmstat' lines (serverlog.load)",
     "apigw": "API Gateway JSON access logs (aws.apigateway)",
     "cloudfront": "CloudFront standard logs, W3C with a #Fields header (aws.cloudfront)",
+    "s3access": "Amazon S3 server access logs (aws.s3access)",
 }
 
 
