@@ -71,15 +71,32 @@ locals {
       writes      = concat(["${module.analyzed.bucket_arn}/*"], local.quarantine_write)
     }
   }
+  # More AWS logs in the raw bucket (CloudFront, S3 access, VPC Flow, WAF, CloudTrail...):
+  # one function each, the access_log_to_search zip with its LOG_FORMAT, shipping to search.
+  source_shippers = {
+    for name, source in var.log_sources : "${name}_to_search" => {
+      description = "${source.format} logs under ${source.prefix} to search"
+      prefix      = source.prefix
+      suffix      = source.suffix
+      env         = merge(local.search_env, { LOG_FORMAT = source.format, SINKS = "search" })
+      log_groups  = []
+      writes      = local.quarantine_write
+      zip         = "access_log_to_search"
+    }
+  }
+  all_shippers = merge(
+    { for name, shipper in local.shippers : name => merge(shipper, { zip = name }) },
+    local.source_shippers,
+  )
   # Names only, so that for_each never depends on values computed from other modules.
-  enabled_shippers = toset([
+  enabled_shippers = toset(concat([
     for name, on in {
       alb_to_cloudwatch    = var.enable_alb
       cwl_to_search        = var.enable_cwl
       access_log_to_search = var.enable_access_logs
       serverlog_to_csv     = var.enable_upload
     } : name if on
-  ])
+  ], [for name in keys(var.log_sources) : "${name}_to_search"]))
   search_shippers = setsubtract(local.enabled_shippers, ["serverlog_to_csv"])
 }
 
@@ -143,8 +160,8 @@ module "shipper" {
   for_each = local.enabled_shippers
 
   function_name                  = each.key
-  description                    = local.shippers[each.key].description
-  package_path                   = "${var.build_dir}/${each.key}.zip"
+  description                    = local.all_shippers[each.key].description
+  package_path                   = "${var.build_dir}/${local.all_shippers[each.key].zip}.zip"
   runtime                        = var.function_settings.runtime
   timeout                        = var.function_settings.timeout
   memory_size                    = var.function_settings.memory_size
@@ -154,10 +171,10 @@ module "shipper" {
   tracing_mode                   = var.function_settings.tracing_mode
   reserved_concurrent_executions = var.function_settings.reserved_concurrent_executions
   allow_self_invoke              = true
-  environment_variables          = local.shippers[each.key].env
-  s3_read_arns                   = ["${local.raw}/${local.shippers[each.key].prefix}*"]
-  s3_write_arns                  = local.shippers[each.key].writes
-  log_group_arns                 = local.shippers[each.key].log_groups
+  environment_variables          = local.all_shippers[each.key].env
+  s3_read_arns                   = ["${local.raw}/${local.all_shippers[each.key].prefix}*"]
+  s3_write_arns                  = local.all_shippers[each.key].writes
+  log_group_arns                 = local.all_shippers[each.key].log_groups
   secret_arns                    = compact([var.search_secret_arn])
   search_domain_arns             = local.search_domain_arns
   kms_key_arns                   = compact([var.bucket_kms_key_arn])
@@ -178,8 +195,8 @@ module "raw_triggers" {
       function_name              = module.shipper[name].function_name
       function_arn               = module.shipper[name].function_arn
       role_name                  = module.shipper[name].role_name
-      filter_prefix              = local.shippers[name].prefix
-      filter_suffix              = local.shippers[name].suffix
+      filter_prefix              = local.all_shippers[name].prefix
+      filter_suffix              = local.all_shippers[name].suffix
       via_sqs                    = var.trigger_via_sqs
       visibility_timeout_seconds = 6 * var.function_settings.timeout
       # Keep the poller within the reserved concurrency, so messages are not throttled into the DLQ.

@@ -244,3 +244,29 @@ variable "access_log_prefix" {
   type        = string
   default     = "agent/"
 }
+
+variable "log_sources" {
+  description = "More logs in the raw bucket to ship to search, one function (<name>_to_search, the access_log_to_search zip) each: name => { prefix (key prefix in the raw bucket), format (LOG_FORMAT: auto recognises each object from its key), suffix }."
+  type = map(object({
+    prefix = string
+    format = optional(string, "auto")
+    suffix = optional(string, "")
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.log_sources) : can(regex("^[a-z][a-z0-9_]{0,30}$", name))])
+    error_message = "log_sources names must be lowercase letters, digits and _ (at most 31), starting with a letter."
+  }
+  validation {
+    condition = alltrue([for source in values(var.log_sources) : contains(
+      ["auto", "cloudfront", "s3access", "vpcflow", "waf", "cloudtrail", "loadbalancer", "alb", "elb", "nlb", "apache", "nginx", "apigw", "cwl"],
+      source.format
+    )])
+    error_message = "log_sources format must be one of auto, cloudfront, s3access, vpcflow, waf, cloudtrail, loadbalancer, alb, elb, nlb, apache, nginx, apigw, cwl."
+  }
+  validation {
+    condition     = length(distinct([for source in values(var.log_sources) : source.prefix])) == length(var.log_sources)
+    error_message = "log_sources prefixes must differ (S3 refuses overlapping notification filters)."
+  }
+}

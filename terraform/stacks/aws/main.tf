@@ -10,6 +10,7 @@ module "logferry" {
   cwl_log_group_names  = var.cwl_log_group_names
   enable_access_logs   = var.enable_access_logs
   access_log_format    = var.access_log_format
+  log_sources          = var.log_sources
   enable_upload        = var.enable_upload
   upload_allowed_cidrs = var.upload_allowed_cidrs
   enable_alerting      = var.enable_alerting

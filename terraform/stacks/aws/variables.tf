@@ -56,6 +56,16 @@ variable "access_log_format" {
   default     = "apache"
 }
 
+variable "log_sources" {
+  description = "More AWS logs in the raw bucket to ship to search: name => { prefix, format (auto, cloudfront, s3access, vpcflow, waf, cloudtrail, ...), suffix }, one function each."
+  type = map(object({
+    prefix = string
+    format = optional(string, "auto")
+    suffix = optional(string, "")
+  }))
+  default = {}
+}
+
 variable "enable_upload" {
   description = "Deploy the upload API and the server-log CSV conversion."
   type        = bool
