@@ -102,7 +102,7 @@ def test_odd_requests(request_text: str, expected: dict[str, str] | None) -> Non
     ("line", "reason"),
     [
         (b"garbage line", "not an access log line"),
-        (b'1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 2000 5', "not an access"),
+        (b'1.2.3.4 - - [10/Oct/2000:13:55:36 +0100] "GET / HTTP/1.1" 2000 5', "not an access"),
         (b'1.2.3.4 - - [10/Foo/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 5', "not an Apache time"),
         (b'1.2.3.4 - - [10/Oct/2000:13:55:36 +07] "GET / HTTP/1.1" 200 5', "not an Apache time"),
         (b"\xff\xfe\x00binary", "not an access log line"),
@@ -112,7 +112,11 @@ def test_bad_lines_give_error_documents(line: bytes, reason: str) -> None:
     doc = one(ApacheFormat(), line)
     assert doc["error"]["message"].startswith("s3://logs/web/access.log line 7: ")
     assert reason in doc["error"]["message"]
-    assert doc["@timestamp"] == "2024-03-01T00:00:00.000Z"
+    own_time = b"[10/Oct/2000:13:55:36 +0100]" in line  # a readable time of its own
+    assert doc["@timestamp"] == (
+        "2000-10-10T12:55:36.000Z" if own_time else "2024-03-01T00:00:00.000Z"
+    )
+    assert doc["logferry"]["timestamp_from"] == ("line" if own_time else "object")
     assert doc["message"] == line.decode("utf-8", "replace")
     assert doc["event"]["dataset"] == "apache.access"
 

@@ -106,21 +106,38 @@ def test_line_without_users_and_with_procps4_guest_column() -> None:
     assert len(csv_row(doc)) == len(CSV_COLUMNS)
 
 
+OBJECT_TIME = "2019-08-02T00:00:00.000Z"
+LINE_TIME = "2019-07-31T15:00:01.000Z"  # the line's 2019-08-01 00:00:01 in JST
+
+
 @pytest.mark.parametrize(
-    ("line", "reason"),
+    ("line", "reason", "timestamp"),
     [
-        ("garbage", "not a 'date uptime vmstat' line"),
-        ("2019-08-01 00:00:01 up 3 min, 1 user, load average: 1.0, 1.0, 1.0 1 2 3", "vmstat"),
-        (f"2019-08-01 00:00:01 up 3 zebras, load average: 1.0, 1.0, 1.0 {VMSTAT}", "bad uptime"),
-        (f"2019-13-01 00:00:01 up 3 min, load average: 1.0, 1.0, 1.0 {VMSTAT}", "month"),
-        (b"\xff\xfe 2019", "not a 'date uptime vmstat' line"),
+        ("garbage", "not a 'date uptime vmstat' line", OBJECT_TIME),
+        (
+            "2019-08-01 00:00:01 up 3 min, 1 user, load average: 1.0, 1.0, 1.0 1 2 3",
+            "vmstat",
+            LINE_TIME,
+        ),
+        (
+            f"2019-08-01 00:00:01 up 3 zebras, load average: 1.0, 1.0, 1.0 {VMSTAT}",
+            "bad uptime",
+            LINE_TIME,
+        ),
+        (
+            f"2019-13-01 00:00:01 up 3 min, load average: 1.0, 1.0, 1.0 {VMSTAT}",
+            "month",
+            OBJECT_TIME,
+        ),
+        (b"\xff\xfe 2019", "not a 'date uptime vmstat' line", OBJECT_TIME),
     ],
 )
-def test_bad_lines(line: str | bytes, reason: str) -> None:
+def test_bad_lines(line: str | bytes, reason: str, timestamp: str) -> None:
+    """An error document keeps the line's own time (in the servers' zone) when it has one."""
     doc = one(line)
     assert doc["error"]["message"].startswith("s3://serverlogs-123/web01/2019-08-01.log line 3: ")
     assert reason in doc["error"]["message"]
-    assert doc["@timestamp"] == "2019-08-02T00:00:00.000Z"
+    assert doc["@timestamp"] == timestamp
     with pytest.raises(ValueError, match="not a parsed serverlog"):
         csv_row(doc)
 

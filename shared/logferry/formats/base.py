@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from itertools import accumulate, chain, count, repeat
 from operator import add
 from typing import Any, ClassVar
 
+from logferry.formats.timeparse import time_in_line
 from logferry.model import Document, ObjectRef, ParseContext, Record, iso
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -162,15 +163,27 @@ def base_document(record: Record, ctx: ParseContext, dataset: str) -> Document:
 
 
 def error_document(
-    record: Record, ctx: ParseContext, dataset: str, reason: str, fallback_ts: str | None = None
+    record: Record,
+    ctx: ParseContext,
+    dataset: str,
+    reason: str,
+    fallback_ts: str | None = None,
+    line_zone: tzinfo = UTC,
 ) -> Document:
     """A document for a record that did not parse: raw message kept, ``error.message`` says why.
 
-    ``@timestamp`` falls back to the object's time (``ctx.extra['object_time']``) so the
-    document still lands in a sensible daily index.
+    ``@timestamp`` is the line's own time when it holds one it can be read from
+    (:func:`~logferry.formats.timeparse.time_in_line`), else ``fallback_ts`` (the format's
+    guess, e.g. the key's interval), else the object's time (``ctx.extra['object_time']``),
+    else now, so the document lands in a sensible daily index; ``logferry.timestamp_from``
+    says which (``line``, ``object`` or ``ingest``). A time the line writes without an
+    offset is in ``line_zone`` (the servers' zone, for formats that know it).
     """
     doc = base_document(record, ctx, dataset)
-    doc["@timestamp"] = fallback_ts or ctx.extra.get("object_time") or iso(datetime.now(UTC))
+    own = time_in_line(doc["message"], line_zone)
+    fallback = fallback_ts or ctx.extra.get("object_time")
+    doc["@timestamp"] = own or fallback or iso(datetime.now(UTC))
+    doc["logferry"] = {"timestamp_from": "line" if own else "object" if fallback else "ingest"}
     doc["error"] = {"message": f"{ctx.ref.uri} line {record.line_no}: {reason}"}
     put(doc, "event.kind", "pipeline_error")
     return doc

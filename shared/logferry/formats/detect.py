@@ -39,7 +39,10 @@ CONTENT_RULES: tuple[tuple[re.Pattern[bytes], str], ...] = (
     ),
     (re.compile(rb"\{[^\n]*\"webaclId\"\s*:"), "waf"),
     (re.compile(rb"\{[^\n]*\"(requestId|requestTime|httpMethod)\"\s*:"), "apigw"),
-    (re.compile(rb"(h2|https?|grpcs|wss?|tls \d\.\d) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"), "loadbalancer"),
+    (
+        re.compile(rb"(h2|https?|grpcs|wss?|tls \d\.\d) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"),
+        "loadbalancer",
+    ),
     (re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z \S+ \S+:\d+ "), "loadbalancer"),
     (re.compile(rb"[0-9a-f]{64} \S+ \[\d\d/\w{3}/\d{4}:"), "s3access"),
     (re.compile(rb"\d{4}-\d\d-\d\d [^\n]* up [^\n]* load averages?: "), "serverlog"),

@@ -99,23 +99,27 @@ class ServerLogFormat(LineFormat):
     def __init__(self, tz: str = "+09:00") -> None:
         self.zone = parse_zone(tz)
 
+    def _error(self, record: Record, ctx: ParseContext, reason: str) -> Document:
+        """An error document whose time, when the line holds one, is in the servers' zone."""
+        return error_document(record, ctx, self.dataset, reason, line_zone=self.zone)
+
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """One document per line; other lines (headers, garbage) give error documents."""
         doc = base_document(record, ctx, self.dataset)
         m = _LINE_RE.fullmatch(doc["message"].strip())
         if m is None:
-            return [error_document(record, ctx, self.dataset, "not a 'date uptime vmstat' line")]
+            return [self._error(record, ctx, "not a 'date uptime vmstat' line")]
         date, time, uptime, users, vmstat = m.group(1, 2, 3, 4, 8)
         l1, l5, l15 = (v.replace(",", ".") for v in m.group(5, 6, 7))
         values = [int(v) for v in vmstat.split()]
         if len(values) not in (len(VMSTAT_COLUMNS), len(VMSTAT_COLUMNS) + 1):
             reason = f"expected {len(VMSTAT_COLUMNS)} vmstat columns, got {len(values)}"
-            return [error_document(record, ctx, self.dataset, reason)]
+            return [self._error(record, ctx, reason)]
         try:
             local = datetime.fromisoformat(f"{date}T{time.zfill(8)}").replace(tzinfo=self.zone)
             up_seconds, up_text = parse_uptime(uptime)
         except ValueError as exc:
-            return [error_document(record, ctx, self.dataset, str(exc))]
+            return [self._error(record, ctx, str(exc))]
         vm = dict(zip((*VMSTAT_COLUMNS, "gu"), values, strict=False))
         doc["@timestamp"] = iso(local)
         doc["event"]["timezone"] = _offset_text(local.utcoffset())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -78,3 +79,30 @@ def parse_zone(name: str) -> tzinfo:
         return ZoneInfo(name)
     except (ValueError, KeyError, OSError):
         raise ValueError(f"unknown time zone {name!r}") from None
+
+
+_LINE_TIMES = (
+    re.compile(r"\[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\]"),
+    re.compile(r"\b(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"),
+)
+"""The times a log line may hold: Apache/nginx ``[10/Oct/2000:13:55:36 -0700]``, ISO 8601
+(``T`` or a space between date and time)."""
+
+
+def time_in_line(line: str, zone: tzinfo = UTC) -> str | None:
+    """The first time ``line`` holds (see :data:`_LINE_TIMES`), ISO 8601 UTC, else ``None``;
+    a time written without an offset is in ``zone``."""
+    for pattern in _LINE_TIMES:
+        for found in pattern.finditer(line):
+            text = found.group(1)
+            try:
+                if text[2] == "/":
+                    return apache_time_to_iso(text)
+                moment = datetime.fromisoformat(text.replace(" ", "T", 1).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=zone)
+            utc = moment.astimezone(UTC)
+            return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return None
