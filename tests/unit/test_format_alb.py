@@ -595,3 +595,12 @@ def test_request_with_spaces_in_the_uri_keeps_method_url_and_version(name: str) 
     }
     garbled = parse(HTTP.replace("GET http://www.example.com:80/ HTTP/1.1", "x y z w"), name)
     assert garbled["aws"]["elb"]["request"] == "x y z w" and "url" not in garbled
+
+
+def test_loadbalancer_reads_an_object_by_the_type_its_key_names() -> None:
+    fmt = get_format("loadbalancer")
+    assert fmt.for_object(ObjectRef("b", KEY), b"").name == "alb"
+    assert fmt.for_object(ObjectRef("b", NLB_KEY), b"").name == "nlb"
+    classic = KEY.replace("_app.my-loadbalancer.50dc6c495c0c9188_", "_my-loadbalancer_")
+    assert fmt.for_object(ObjectRef("b", classic), b"").name == "elb"
+    assert fmt.for_object(ObjectRef("b", "elb/mixed.log"), b"") is fmt  # line by line

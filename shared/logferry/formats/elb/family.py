@@ -4,21 +4,22 @@ ALB, Classic ELB and NLB logs all land under ``AWSLogs/<account>/elasticloadbala
 bucket (and, after a migration, even one object family) mixes them. Each line goes to the
 parser its first field names: ``tls`` starts an NLB TLS line, a digit (the time) a Classic ELB
 line, anything else (``http``, ``https``, ``h2``, ``grpcs``, ``ws``, ``wss``) an ALB line.
-``event.dataset`` says which (``aws.alb``, ``aws.elb``, ``aws.nlb``).
+``event.dataset`` says which (``aws.alb``, ``aws.elb``, ``aws.nlb``). An object under a key
+Elastic Load Balancing writes names its type (``app.``, ``net.``, or a Classic ELB's bare
+name): that type's parser then reads the whole object, at its full speed.
 """
 
 from __future__ import annotations
 
-from logferry.formats.base import LineFormat
+from logferry.formats.base import LineFormat, LogFormat
 from logferry.formats.elb.alb import AlbFormat, AlbOptions
 from logferry.formats.elb.base import _ElbBase
 from logferry.formats.elb.classic import ClassicElbFormat
+from logferry.formats.elb.keys import parse_alb_key
 from logferry.formats.elb.nlb import NlbFormat
-from logferry.model import Document, ParseContext, Record
+from logferry.model import Document, ObjectRef, ParseContext, Record
 
 __all__ = ["LoadBalancerFormat"]
-
-_DIGITS = frozenset(b"0123456789")
 
 
 class LoadBalancerFormat(LineFormat):
@@ -33,11 +34,20 @@ class LoadBalancerFormat(LineFormat):
         self._classic = ClassicElbFormat(cloudwatch_prefix)
         self._nlb = NlbFormat()
 
+    def for_object(self, ref: ObjectRef, head: bytes, start_offset: int = 0) -> LogFormat:
+        """An object whose key names its load balancer's type (every key ELB writes) is read
+        by that type's parser alone; any other object line by line."""
+        meta = parse_alb_key(ref.key)
+        if meta is None:
+            return self
+        return {"app": self._alb, "net": self._nlb}.get(meta.lb_type, self._classic)
+
     def parser_for(self, line: bytes) -> _ElbBase:
         """The parser of the load-balancer type that writes lines like ``line``."""
-        if line[:1] and line[0] in _DIGITS:
+        first = line[0] if line else 0
+        if 48 <= first <= 57:  # a digit: the time that starts a Classic ELB line
             return self._classic
-        if line[:4] == b"tls ":
+        if first == 116 and line.startswith(b"tls "):
             return self._nlb
         return self._alb
 
