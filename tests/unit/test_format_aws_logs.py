@@ -101,3 +101,57 @@ def test_s3access_broken_lines_give_error_documents() -> None:
     docs = documents(get_format("s3access"), [f"garbage\n{bad_time}\n".encode()])
     assert len(docs) == 2
     assert all(d["error"]["message"].startswith("s3://logs/logs/object.log line") for d in docs)
+
+
+# --- VPC Flow Logs ------------------------------------------------------------------------
+
+FLOW = (
+    b"2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 "
+    b"1418530010 1418530070 ACCEPT OK\n"
+)
+
+
+def test_vpcflow_without_header_uses_the_version_2_order() -> None:
+    (doc,) = documents(get_format("vpcflow"), [FLOW])
+    assert doc["source"] == {
+        "address": "172.31.16.139",
+        "ip": "172.31.16.139",
+        "port": 20641,
+        "packets": 20,
+        "bytes": 4249,
+    }
+    assert doc["destination"]["port"] == 22
+    assert doc["network"]["transport"] == "tcp"
+    assert doc["event"]["start"] == "2014-12-14T04:06:50.000Z"
+    assert doc["@timestamp"] == doc["event"]["end"] == "2014-12-14T04:07:50.000Z"
+    assert doc["event"]["outcome"] == "success"
+
+
+def test_vpcflow_custom_header_sets_the_field_order() -> None:
+    data = (
+        b"dstport srcaddr action start end flow-direction pkt-srcaddr\n"
+        b"443 10.0.0.5 REJECT 1566848875 1566848933 egress not-an-ip\n"
+    )
+    (doc,) = documents(get_format("vpcflow"), [data])
+    assert doc["destination"] == {"port": 443}
+    assert doc["source"] == {"address": "10.0.0.5", "ip": "10.0.0.5"}
+    assert doc["event"]["outcome"] == "failure"
+    assert doc["network"]["direction"] == "egress"
+    assert "pkt_srcaddr" not in doc["aws"]["vpcflow"]
+
+
+def test_vpcflow_nodata_is_a_document_and_non_ip_goes_to_address() -> None:
+    data = b"version srcaddr dstaddr start end log-status\n2 - host.internal 1 2 NODATA\n"
+    (doc,) = documents(get_format("vpcflow"), [data])
+    assert doc["aws"]["vpcflow"]["log_status"] == "NODATA"
+    assert doc["destination"] == {"address": "host.internal"}
+    assert "source" not in doc
+
+
+def test_vpcflow_broken_lines_give_error_documents() -> None:
+    docs = documents(
+        get_format("vpcflow"), [FLOW + b"2 1 eni-1\n" + FLOW.replace(b"1418530010", b"soon")]
+    )
+    assert len(docs) == 3
+    assert "error" not in docs[0]
+    assert all("line" in d["error"]["message"] for d in docs[1:])

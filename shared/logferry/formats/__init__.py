@@ -25,6 +25,7 @@ _FACTORIES: dict[str, tuple[str, str]] = {
     "apigw": ("logferry.formats.apigw", "ApiGwFormat"),
     "cloudfront": ("logferry.formats.cloudfront", "CloudFrontFormat"),
     "s3access": ("logferry.formats.s3access", "S3AccessFormat"),
+    "vpcflow": ("logferry.formats.vpcflow", "VpcFlowFormat"),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -41,6 +42,7 @@ DESCRIPTIONS: dict[str, str] = {
     "apigw": "API Gateway JSON access logs (aws.apigateway)",
     "cloudfront": "CloudFront standard logs, W3C with a #Fields header (aws.cloudfront)",
     "s3access": "Amazon S3 server access logs (aws.s3access)",
+    "vpcflow": "VPC Flow Logs delivered to S3, fields named by the header (aws.vpcflow)",
 }
 
 
