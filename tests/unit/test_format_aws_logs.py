@@ -155,3 +155,40 @@ def test_vpcflow_broken_lines_give_error_documents() -> None:
     assert len(docs) == 3
     assert "error" not in docs[0]
     assert all("line" in d["error"]["message"] for d in docs[1:])
+
+
+# --- WAF ------------------------------------------------------------------------------------
+
+
+def waf_record(ip: str, ms: int = 1576280412771) -> bytes:
+    return (
+        b'{"timestamp":%d,"webaclId":"arn:aws:wafv2:ap-southeast-2:111122223333:regional/webacl/'
+        b'STMTest/1EX","terminatingRuleId":"Default_Action","action":"ALLOW","httpRequest":'
+        b'{"clientIp":"%s","country":"AU","headers":[{"name":"user-agent","value":"curl/8"}],'
+        b'"uri":"/a","args":"b=1","httpVersion":"HTTP/1.1","httpMethod":"POST","requestId":"r"}}'
+    ) % (ms, ip.encode())
+
+
+def test_waf_glued_records_give_one_document_each_with_its_offset() -> None:
+    first, second = waf_record("192.0.2.1", 1), waf_record("192.0.2.2", 2)
+    data = first + second + b"\n" + first + b"\n"
+    docs = documents(get_format("waf"), [data])
+    assert [d["source"]["ip"] for d in docs] == ["192.0.2.1", "192.0.2.2", "192.0.2.1"]
+    assert [d["log"]["offset"] for d in docs] == [0, len(first), len(first) * 2 + 1]
+    assert docs[1]["@timestamp"] == "1970-01-01T00:00:00.002Z"
+    assert docs[0]["user_agent"]["original"] == "curl/8"
+    assert docs[0]["url"] == {"path": "/a", "query": "b=1"}
+    assert docs[0]["cloud"]["account"]["id"] == "111122223333"
+
+
+def test_waf_non_ip_client_goes_to_address() -> None:
+    (doc,) = documents(get_format("waf"), [waf_record("unknown")])
+    assert doc["source"] == {"address": "unknown", "geo": {"country_iso_code": "AU"}}
+
+
+def test_waf_broken_records_give_error_documents() -> None:
+    data = waf_record("192.0.2.1") + b"{broken\n[1, 2]\n" + b'{"timestamp": "yesterday"}\n'
+    docs = documents(get_format("waf"), [data])
+    assert "error" not in docs[0]
+    assert len(docs) == 4
+    assert all("line" in d["error"]["message"] for d in docs[1:])

@@ -26,6 +26,7 @@ _FACTORIES: dict[str, tuple[str, str]] = {
     "cloudfront": ("logferry.formats.cloudfront", "CloudFrontFormat"),
     "s3access": ("logferry.formats.s3access", "S3AccessFormat"),
     "vpcflow": ("logferry.formats.vpcflow", "VpcFlowFormat"),
+    "waf": ("logferry.formats.waf", "WafFormat"),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -43,6 +44,7 @@ DESCRIPTIONS: dict[str, str] = {
     "cloudfront": "CloudFront standard logs, W3C with a #Fields header (aws.cloudfront)",
     "s3access": "Amazon S3 server access logs (aws.s3access)",
     "vpcflow": "VPC Flow Logs delivered to S3, fields named by the header (aws.vpcflow)",
+    "waf": "AWS WAF logs, one JSON object per request (aws.waf)",
 }
 
 
