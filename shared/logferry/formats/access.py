@@ -1,14 +1,14 @@
-"""Apache / nginx access logs (combined and common) and user-defined regex line formats."""
+"""Apache / nginx access logs (any LogFormat / log_format) and user-defined regex formats."""
 
 from __future__ import annotations
 
-import ipaddress
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
 
 from logferry.config import option
 from logferry.formats.base import (
@@ -19,8 +19,23 @@ from logferry.formats.base import (
     put,
     to_int,
 )
+from logferry.formats.logformat import (
+    LEGACY,
+    NOT_DETECTED,
+    Compiled,
+    apply,
+    compile_apache,
+    compile_nginx,
+    compiled_preset,
+    detect_preset,
+    head_lines,
+    is_ip,
+    presets,
+)
 from logferry.formats.timeparse import APACHE_TIME_FORMAT, apache_time_to_iso
-from logferry.model import Document, ParseContext, Record, iso
+from logferry.model import Document, ObjectRef, ParseContext, Record, iso
+
+log = logging.getLogger(__name__)
 
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
 """A quoted field with backslash escapes, as an unrolled loop: runs of plain characters are
@@ -38,14 +53,7 @@ _ACCESS_RE = re.compile(
 """host ident user [time] "request" status bytes ["referrer" "agent"] rest — one regex."""
 
 
-@lru_cache(maxsize=4096)
-def _is_ip(value: str) -> bool:
-    """Whether a value is an IPv4/IPv6 address (cached: clients repeat)."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
+_is_ip = is_ip
 
 
 def put_address(doc: Document, field: str, value: str | None) -> None:
@@ -73,27 +81,152 @@ class _TimeCache:
         return self.iso
 
 
-class AccessFormat(LineFormat):
-    """Combined or common access log lines (combined when referrer and UA follow), per line.
+def _options_class(server: str) -> type[Any]:
+    names = tuple(presets(server))
+    what = "LogFormat" if server == "apache" else "log_format"
 
-    Fields: ``source.address``/``source.ip``, ``user.name``, ``@timestamp`` (UTC),
+    @dataclass(frozen=True)
+    class AccessOptions:
+        log_format: str = option(
+            "LOG_FORMAT_STRING",
+            "",
+            f"the server's own {what} string (instead of a preset)",
+        )
+        preset: str = option(
+            "LOG_PRESET",
+            "",
+            "a named format; neither set: chosen per object from its first lines",
+            choices=names,
+        )
+
+    AccessOptions.__name__ = AccessOptions.__qualname__ = f"{server.title()}Options"
+    AccessOptions.__doc__ = f"The ``{server}`` format's options."
+    return AccessOptions
+
+
+ApacheOptions = _options_class("apache")
+NginxOptions = _options_class("nginx")
+
+
+@cache
+def _fallbacks(server: str, dataset: str) -> list[tuple[str, Compiled]]:
+    """The presets a line that is not combined or common is tried with: most fields first."""
+    chosen = [
+        (name, compiled_preset(server, name, dataset))
+        for name in presets(server)
+        if name not in LEGACY and name not in NOT_DETECTED
+    ]
+    return sorted(chosen, key=lambda item: -item[1].specificity)
+
+
+class AccessFormat(LineFormat):
+    """Access log lines of a LogFormat (Apache) or log_format (nginx) string.
+
+    With ``log_format`` (the server's own format string) or ``preset`` (a name, see
+    :mod:`logferry.formats.logformat`) each line must match that format. With neither,
+    :meth:`for_object` chooses the preset from an object's first lines; lines are read as
+    combined or common (combined when referrer and UA follow, anything after the known
+    fields in ``<dataset>.extra``) until then, and a line the chosen format does not match
+    is tried with the others.
+
+    Combined fields: ``source.address``/``source.ip``, ``user.name``, ``@timestamp`` (UTC),
     ``http.request.method``, ``url.original``, ``http.version``,
     ``http.response.status_code``, ``http.response.body.bytes``, ``http.request.referrer``,
     ``user_agent.original``; a request that is not ``METHOD URL HTTP/x`` is kept in
-    ``<dataset>.request``, anything after the known fields in ``<dataset>.extra``.
+    ``<dataset>.request``.
     """
 
-    name = "apache"
+    name: ClassVar[str] = "apache"
     dataset = "apache.access"
+    Options: ClassVar[type[Any] | None] = ApacheOptions
 
-    def __init__(self) -> None:
+    def __init__(self, log_format: str = "", preset: str = "") -> None:
         self._times = _TimeCache()
+        if log_format and preset:
+            raise ValueError(
+                "give a format string (LOG_FORMAT_STRING) or a preset (LOG_PRESET), not both"
+            )
+        self.explicit = bool(log_format or preset)
+        """Whether the format was given (no detection, no fallback)."""
+        self.preset: str | None = preset or ("custom" if log_format else None)
+        """The preset in use (``custom``: a format string; ``None``: not chosen yet)."""
+        self._compiled: Compiled | None = None
+        if log_format:
+            compile_fn = compile_apache if self.name == "apache" else compile_nginx
+            self._compiled = compile_fn(log_format, self.dataset)
+        elif preset:
+            self._compiled = compiled_preset(self.name, preset, self.dataset)
+
+    def _chosen(self, preset: str) -> AccessFormat:
+        """An undeclared format of this server reading with ``preset`` (detected)."""
+        chosen = type(self)()
+        chosen.preset = preset
+        if preset not in LEGACY:
+            chosen._compiled = compiled_preset(self.name, preset, self.dataset)
+        return chosen
+
+    def for_object(self, ref: ObjectRef, head: bytes, start_offset: int = 0) -> AccessFormat:
+        """This format if it was given; else the preset matching most of the first lines."""
+        if self.explicit:
+            return self
+        lines = head_lines(head)
+        preset, hits = detect_preset(self.name, lines, self.dataset)
+        if preset is None:
+            log.info("%s: no %s preset matches its first lines: combined", ref.uri, self.name)
+            preset = "combined"
+        else:
+            log.info(
+                "%s: %s preset %s (%d of %d lines)", ref.uri, self.name, preset, hits, len(lines)
+            )
+        return self if preset == self.preset else self._chosen(preset)
 
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """One document per line; a line that is not an access log line gives an error document."""
+        compiled = self._compiled
+        if compiled is None:
+            return self._parse_legacy(record, ctx, fallback=True)
+        doc = base_document(record, ctx, self.dataset)
+        m = compiled.regex.fullmatch(doc["message"])
+        if m is None:
+            if self.explicit:
+                reason = f"line does not match the {self.name} format {self.preset}"
+                return [error_document(record, ctx, self.dataset, reason)]
+            return self._parse_legacy(record, ctx, fallback=True, skip=self.preset)
+        return self._apply(compiled, m, doc, record, ctx)
+
+    def _apply(
+        self, compiled: Compiled, m: re.Match[str], doc: Document, record: Record, ctx: ParseContext
+    ) -> list[Document]:
+        try:
+            apply(compiled, m, doc, self.dataset)
+        except ValueError as exc:
+            return [error_document(record, ctx, self.dataset, str(exc))]
+        if "@timestamp" not in doc:
+            doc["@timestamp"] = ctx.extra.get("object_time") or iso(datetime.now(UTC))
+        return [doc]
+
+    def _fallback(
+        self, record: Record, ctx: ParseContext, doc: Document, skip: str | None
+    ) -> list[Document]:
+        """A line neither combined nor common: the first other preset that matches it."""
+        line = doc["message"]
+        for name, compiled in _fallbacks(self.name, self.dataset):
+            if name == skip:
+                continue
+            m = compiled.regex.fullmatch(line)
+            if m is not None:
+                return self._apply(compiled, m, doc, record, ctx)
+        return [error_document(record, ctx, self.dataset, "not an access log line")]
+
+    def _parse_legacy(
+        self, record: Record, ctx: ParseContext, fallback: bool = False, skip: str | None = None
+    ) -> list[Document]:
+        """Combined or common, per line (the hot path of big access logs)."""
         doc = base_document(record, ctx, self.dataset)
         m = _ACCESS_RE.fullmatch(doc["message"])
         if m is None:
+            if fallback:
+                return self._fallback(record, ctx, doc, skip)
             return [error_document(record, ctx, self.dataset, "not an access log line")]
         host, _ident, user, time, request, status, size, referrer, agent, rest = m.groups()
         try:
@@ -144,6 +277,7 @@ class NginxFormat(AccessFormat):
 
     name = "nginx"
     dataset = "nginx.access"
+    Options = NginxOptions
 
 
 INT_FIELDS = frozenset(
