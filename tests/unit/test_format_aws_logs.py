@@ -192,3 +192,82 @@ def test_waf_broken_records_give_error_documents() -> None:
     assert "error" not in docs[0]
     assert len(docs) == 4
     assert all("line" in d["error"]["message"] for d in docs[1:])
+
+
+# --- CloudTrail -----------------------------------------------------------------------------
+
+TRAIL = (
+    b'{"Records":[{"eventVersion":"1.0","eventTime":"2014-03-06T21:22:54Z",'
+    b'"eventSource":"ec2.amazonaws.com","eventName":"StartInstances","awsRegion":"us-east-2",'
+    b'"sourceIPAddress":"205.251.233.176","userAgent":"x \\"y\\" }{ ] [",'
+    b'"requestParameters":{"a":[1,{"b":"}"}]},"recipientAccountId":"123456789012"},\n'
+    b' {"eventTime":"2014-03-06T21:22:55Z","eventName":"AssumeRole",'
+    b'"sourceIPAddress":"ec2.amazonaws.com","errorCode":"AccessDenied"} ,'
+    b'{"eventTime":"2014-03-06T21:22:56.123Z","eventName":"caf\xc3\xa9"}]}'
+)
+
+
+def test_cloudtrail_chunked_at_any_point_gives_the_same_documents() -> None:
+    fmt = get_format("cloudtrail")
+    whole = documents(fmt, [TRAIL])
+    assert [d["event"]["action"] for d in whole] == ["StartInstances", "AssumeRole", "café"]
+    assert [TRAIL[d["log"]["offset"] : d["log"]["offset"] + 1] for d in whole] == [b"{"] * 3
+    for cut in range(1, len(TRAIL)):
+        assert documents(fmt, [TRAIL[:cut], TRAIL[cut:]]) == whole, cut
+    assert documents(fmt, [TRAIL[i : i + 1] for i in range(len(TRAIL))]) == whole
+    assert documents(fmt, [TRAIL[i : i + 7] for i in range(0, len(TRAIL), 7)]) == whole
+
+
+def test_cloudtrail_fields_and_non_ip_source() -> None:
+    first, second, third = documents(get_format("cloudtrail"), [TRAIL])
+    assert first["source"] == {"address": "205.251.233.176", "ip": "205.251.233.176"}
+    assert first["cloud"] == {"account": {"id": "123456789012"}, "region": "us-east-2"}
+    assert first["aws"]["cloudtrail"]["request_parameters"] == '{"a":[1,{"b":"}"}]}'
+    assert first["user_agent"]["original"] == 'x "y" }{ ] ['
+    assert second["source"] == {"address": "ec2.amazonaws.com"}
+    assert second["event"]["outcome"] == "failure"
+    assert "error" not in second
+    assert third["@timestamp"] == "2014-03-06T21:22:56.123Z"
+
+
+def test_cloudtrail_resumes_at_a_record_offset() -> None:
+    fmt = get_format("cloudtrail")
+    whole = documents(fmt, [TRAIL])
+    start = whole[1]["log"]["offset"]
+    ctx = context()
+    resumed = [d for r in fmt.frame([TRAIL[start:]], start) for d in fmt.parse(r, ctx)]
+    assert [d["log"]["offset"] for d in resumed] == [d["log"]["offset"] for d in whole[1:]]
+
+
+def test_cloudtrail_digest_files_give_no_documents() -> None:
+    digest = (
+        b'{"awsAccountId":"111122223333","digestStartTime":"2015-08-17T14:01:31Z","logFiles":[]}'
+    )
+    fmt = get_format("cloudtrail")
+    assert documents(fmt, [digest]) == []
+    key = "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/x.json.gz"
+    assert documents(fmt, [TRAIL], key=key) == []
+
+
+def test_cloudtrail_broken_records_give_error_documents() -> None:
+    fmt = get_format("cloudtrail")
+    bad = b'{"Records":[{"eventTime":"soon"},{"no":"time"},"text",{"eventTime":"2014-03-06T21'
+    docs = documents(fmt, [bad])
+    assert len(docs) == 4
+    assert all("logs/object.log line" in d["error"]["message"] for d in docs)
+    (doc,) = documents(fmt, [b"not json at all"])
+    assert doc["message"] == "not json at all"
+    assert "error" in doc
+
+
+def test_cloudtrail_an_oversized_record_is_cut_and_the_next_ones_still_come() -> None:
+    from logferry.formats.cloudtrail import frame_records
+
+    big = b'{"eventTime":"2014-03-06T21:22:54Z","pad":"' + b"x" * 500 + b'"}'
+    small = b'{"eventTime":"2014-03-06T21:22:55Z"}'
+    data = b'{"Records":[' + big + b"," + small + b"]}"
+    records = list(frame_records([data[i : i + 64] for i in range(0, len(data), 64)], 0, 100))
+    assert len(records) == 2
+    assert len(records[0].data) == 100
+    assert records[1].data == small
+    assert data[records[1].offset :].startswith(small)

@@ -27,6 +27,7 @@ _FACTORIES: dict[str, tuple[str, str]] = {
     "s3access": ("logferry.formats.s3access", "S3AccessFormat"),
     "vpcflow": ("logferry.formats.vpcflow", "VpcFlowFormat"),
     "waf": ("logferry.formats.waf", "WafFormat"),
+    "cloudtrail": ("logferry.formats.cloudtrail", "CloudTrailFormat"),
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -45,6 +46,7 @@ DESCRIPTIONS: dict[str, str] = {
     "s3access": "Amazon S3 server access logs (aws.s3access)",
     "vpcflow": "VPC Flow Logs delivered to S3, fields named by the header (aws.vpcflow)",
     "waf": "AWS WAF logs, one JSON object per request (aws.waf)",
+    "cloudtrail": "CloudTrail log files, one document per record (aws.cloudtrail)",
 }
 
 
