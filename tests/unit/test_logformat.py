@@ -229,7 +229,8 @@ def test_nginx_msec_alone_is_the_time() -> None:
 def test_xff_lists_and_client_choice() -> None:
     assert pick_client(["10.0.0.2", "10.0.0.1", "203.0.113.9"]) == "203.0.113.9"
     assert pick_client(["10.0.0.2", "192.168.1.1"]) == "10.0.0.2"
-    assert pick_client(["unknown", "proxy.local"]) is None
+    assert pick_client(["unknown", "proxy.local"]) == "unknown"
+    assert pick_client([]) is None
     line = build_line(NGINX_PRESETS["main"], VALUES | {"client": "10.0.0.1"}, nginx=True)
     doc = parse(NginxFormat(preset="main"), line)
     assert doc["source"] == {"address": "198.51.100.9", "ip": "198.51.100.9"}
@@ -239,6 +240,8 @@ def test_xff_lists_and_client_choice() -> None:
     assert private["source"]["ip"] == "10.0.0.2"  # no public IP: the first
     dash = parse(NginxFormat(preset="main"), line.replace(VALUES["xff"], "-"))
     assert dash["source"]["ip"] == "10.0.0.1" and "nginx" not in dash
+    unknown = parse(NginxFormat(preset="main"), line.replace(VALUES["xff"], "unknown, 10.0.0.7"))
+    assert unknown["source"]["ip"] == "10.0.0.1"  # no IP first: the peer stays
 
 
 def test_non_ip_clients_go_to_address_only() -> None:

@@ -10,9 +10,9 @@ the others get ``<dataset>.<name>`` (``nginx.access.upstream_response_time``,
 ``apache.access.x_request_id``). An ECS field is set by the first directive that maps to
 it; a later directive mapping to the same field gets its namespaced name instead. An
 X-Forwarded-For list is kept in ``<dataset>.remote_ip_list`` and its first public IP (else
-its first IP) becomes ``source.address``/``source.ip`` (the peer address, if different,
-moves to ``<dataset>.remote_addr``). Fields typed as IPs only get valid IPs: anything else
-stays in ``.address``.
+its first entry) becomes ``source.address``/``source.ip`` (the peer address, if different,
+moves to ``<dataset>.remote_addr``; a first entry that is no IP leaves the peer in place).
+Fields typed as IPs only get valid IPs: anything else stays in ``.address``.
 
 Directives follow Apache's mod_log_config and nginx's ngx_http_log_module documentation.
 """
@@ -80,14 +80,11 @@ def is_public_ip(value: str) -> bool:
 
 
 def pick_client(entries: Sequence[str]) -> str | None:
-    """The first public IP of an X-Forwarded-For list, else its first IP, else ``None``."""
-    first = None
+    """The client of an X-Forwarded-For list: its first public IP, else its first entry."""
     for entry in entries:
         if is_public_ip(entry):
             return entry
-        if first is None and is_ip(entry):
-            first = entry
-    return first
+    return entries[0] if entries else None
 
 
 def split_list(value: str) -> list[str]:
@@ -661,13 +658,13 @@ def _setter(target: str, convert: str | Callable[[str], Any], dataset: str) -> S
             _put(doc, list_path, entries)
             client = pick_client(entries)
             peer = doc.get("source", {}).get("address")
-            if client is None:
-                if peer is None:
-                    doc["source"] = {"address": entries[0]}
-                return
+            if client is None or (peer is not None and not is_ip(client)):
+                return  # a first entry that is no IP does not displace the peer
             if peer is not None and peer != client:
                 _put(doc, peer_path, peer)
-            doc["source"] = {"address": client, "ip": client}
+            doc["source"] = (
+                {"address": client, "ip": client} if is_ip(client) else {"address": client}
+            )
 
         return set_xff
     if convert == REQUEST:
