@@ -26,6 +26,10 @@ def _format_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.pattern:
         options["pattern"] = args.pattern
+    if args.log_format:
+        options["log_format"] = args.log_format
+    if args.preset:
+        options["preset"] = args.preset
     return options
 
 
@@ -132,6 +136,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="the log format (default auto: recognised from each file's name and first line)",
     )
     p.add_argument("--pattern", help="regex with named groups (for --format regex)")
+    p.add_argument(
+        "--log-format", help="the server's LogFormat / log_format string (apache, nginx)"
+    )
+    p.add_argument("--preset", help="a named access log format (apache, nginx: vhost_combined...)")
     p.add_argument("--quiet", "-q", action="store_true", help="no totals on stderr")
     p.add_argument("--verbose", "-v", action="store_true", help="print each parse error")
     p.add_argument("files", nargs="+", metavar="FILE")
