@@ -250,3 +250,13 @@ def test_quoted_field_matches_the_per_character_definition(field: str) -> None:
         expected = reference.match(text)
         got = re.compile(_QUOTED).match(text)
         assert (got and got.group(1)) == (expected and expected.group(1)), text
+
+
+def test_regex_ip_fields_take_only_ips() -> None:
+    fmt = RegexFormat(r"^(?P<source.ip>\S+) (?P<destination.ip>\S+)$")
+    doc = one(fmt, b"web01.example.com 10.0.0.1")
+    assert doc["source"] == {"address": "web01.example.com"}
+    assert doc["destination"] == {"ip": "10.0.0.1"}
+    masked = one(fmt, b"12.34.178.90.32 2001:db8::1")
+    assert masked["source"] == {"address": "12.34.178.90.32"}
+    assert masked["destination"] == {"ip": "2001:db8::1"}

@@ -413,6 +413,8 @@ class RegexFormat(LineFormat):
                     doc["@timestamp"] = self._time(value)
                 except ValueError as exc:
                     return [error_document(record, ctx, self.dataset, f"bad time: {exc}")]
+            elif field.endswith(".ip") and value is not None and not _is_ip(value):
+                put(doc, field[:-2] + "address", value)  # an ip field takes only an IP
             elif field != "message":
                 converted: Any = to_int(value) if field in INT_FIELDS else value
                 put(doc, field, converted if converted is not None else value)
