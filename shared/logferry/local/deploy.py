@@ -130,6 +130,7 @@ PREFIXES = {
     "nginx": "agent-nginx/",
     "apigw": "apigw/",
     "upload": "uploads/",
+    "aws": "aws/",
 }
 """Raw-bucket key prefixes (the stack's defaults; nginx and apigw are local-only extras)."""
 QUARANTINE_PREFIX = "quarantine"
@@ -184,6 +185,13 @@ def plan(names: Names, search_url: str, search_engine: str) -> list[FunctionPlan
             {**search_env, "LOG_FORMAT": "apigw", "SINKS": "search,status_counts"},
             PREFIXES["apigw"],
             description="API Gateway access logs to search (local-only variant)",
+        ),
+        FunctionPlan(
+            "aws_logs_to_search",
+            access,
+            {**search_env, "LOG_FORMAT": "auto", "SINKS": "search"},
+            PREFIXES["aws"],
+            description="auto logs under aws/ to search (the stack's log_sources.aws_logs)",
         ),
         FunctionPlan(
             "serverlog_to_csv",

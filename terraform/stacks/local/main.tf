@@ -19,6 +19,8 @@ module "logferry" {
   upload_allowed_cidrs  = var.upload_allowed_cidrs
   enable_alerting       = true
   alert_rules_json      = var.alert_rules_json
+  # Every other AWS log type under aws/, each object's format recognised from its key.
+  log_sources = { aws_logs = { prefix = "aws/", format = "auto" } }
 
   create_search_domain = false
   search_endpoint      = var.search_endpoint
