@@ -64,6 +64,8 @@ def test_first_lines_of_the_golden_inputs(case: str, name: str) -> None:
     for path in sorted((GOLDEN / case).iterdir()):
         if path.suffix in (".ndjson",) or path.name.endswith(".spec.json"):
             continue
+        if path.with_name(path.name.split(".")[0] + ".spec.json").exists():
+            continue  # a case that names its own preset or options (e.g. agent-only lines)
         data = path.read_bytes()
         head = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
         assert detect(f"{case}/{path.name}", head) == name, path

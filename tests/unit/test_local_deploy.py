@@ -74,7 +74,8 @@ def test_deploys_the_stack_names_and_settings(endpoints: Endpoints, build_dir: P
     }
     assert filters["alb_to_cloudwatch"] == {"prefix": "alb/AWSLogs/", "suffix": ".log.gz"}
     assert filters["cwl_to_search"] == {"prefix": "cwl/"}
-    assert len(filters) == 6
+    assert filters["aws_logs_to_search"] == {"prefix": "aws/"}
+    assert len(filters) == 7
     saved = json.loads((build_dir.parent / "state" / "deployment.json").read_text())
     assert all(isinstance(value, str) for value in saved.values())
     assert load_deployment() == d
@@ -87,12 +88,12 @@ def test_a_second_deploy_updates_and_never_duplicates(
     notes: list[str] = []
     second = deploy(endpoints, build_dir, notes.append)
     assert second == first
-    assert sum("code unchanged" in note for note in notes) == 7
+    assert sum("code unchanged" in note for note in notes) == 8
     assert not any("created" in note for note in notes)
     apis = boto3_client("apigateway", endpoints).get_rest_apis()["items"]
     assert [a["name"] for a in apis] == ["logferry-upload"]
     functions = boto3_client("lambda", endpoints).list_functions()["Functions"]
-    assert len(functions) == len(first.functions()) == 7
+    assert len(functions) == len(first.functions()) == 8
 
 
 def test_missing_zip_and_missing_search_are_named(endpoints: Endpoints, build_dir: Path) -> None:

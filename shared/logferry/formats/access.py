@@ -16,6 +16,7 @@ from logferry.formats.base import (
     base_document,
     dash_none,
     error_document,
+    is_ip,
     put,
     to_int,
 )
@@ -29,7 +30,6 @@ from logferry.formats.logformat import (
     compiled_preset,
     detect_preset,
     head_lines,
-    is_ip,
     presets,
 )
 from logferry.formats.timeparse import APACHE_TIME_FORMAT, apache_time_to_iso
@@ -51,18 +51,6 @@ _ACCESS_RE = re.compile(
     + r")?(.*)"
 )
 """host ident user [time] "request" status bytes ["referrer" "agent"] rest — one regex."""
-
-
-_is_ip = is_ip
-
-
-def put_address(doc: Document, field: str, value: str | None) -> None:
-    """``<field>.address`` always, ``<field>.ip`` too when the value is an IP address."""
-    if value is None:
-        return
-    put(doc, f"{field}.address", value)
-    if _is_ip(value):
-        put(doc, f"{field}.ip", value)
 
 
 class _TimeCache:
@@ -235,7 +223,7 @@ class AccessFormat(LineFormat):
             return [error_document(record, ctx, self.dataset, str(exc))]
         # Built with literals rather than put(): this is the hot path of big access logs.
         if host != "-":
-            doc["source"] = {"address": host, "ip": host} if _is_ip(host) else {"address": host}
+            doc["source"] = {"address": host, "ip": host} if is_ip(host) else {"address": host}
         if user != "-":
             doc["user"] = {"name": user}
         http: Document = {}
@@ -413,7 +401,7 @@ class RegexFormat(LineFormat):
                     doc["@timestamp"] = self._time(value)
                 except ValueError as exc:
                     return [error_document(record, ctx, self.dataset, f"bad time: {exc}")]
-            elif field.endswith(".ip") and value is not None and not _is_ip(value):
+            elif field.endswith(".ip") and value is not None and not is_ip(value):
                 put(doc, field[:-2] + "address", value)  # an ip field takes only an IP
             elif field != "message":
                 converted: Any = to_int(value) if field in INT_FIELDS else value

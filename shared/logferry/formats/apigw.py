@@ -6,8 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from logferry.formats import jsonutil
-from logferry.formats.access import put_address
-from logferry.formats.base import LineFormat, base_document, error_document, put
+from logferry.formats.base import LineFormat, base_document, error_document, put, put_address
 from logferry.formats.timeparse import apache_time_to_iso, iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
 

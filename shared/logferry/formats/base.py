@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
-from functools import partial
+from functools import lru_cache, partial
 from itertools import accumulate, chain, count, repeat
 from operator import add
 from typing import Any, ClassVar
@@ -224,3 +225,24 @@ def to_float(value: str | None) -> float | None:
 def dash_none(value: str | None) -> str | None:
     """``'-'`` (the AWS logs' null) and empty strings as ``None``."""
     return None if value in (None, "-", "") else value
+
+
+@lru_cache(maxsize=4096)
+def is_ip(value: str) -> bool:
+    """Whether ``value`` is an IPv4/IPv6 address (cached: clients repeat)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def put_address(doc: Document, field: str, value: str | None) -> None:
+    """``<field>.address`` always, ``<field>.ip`` too when the value is an IP address: an
+    ip-typed field gets only valid IPs (a host name or ``12.34.178.90.32`` would make the
+    engine reject the whole document)."""
+    if value is None:
+        return
+    put(doc, f"{field}.address", value)
+    if is_ip(value):
+        put(doc, f"{field}.ip", value)

@@ -17,8 +17,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
-from logferry.formats.access import put_address
-from logferry.formats.base import LineFormat, base_document, decode, error_document
+from logferry.formats.base import LineFormat, base_document, decode, error_document, put_address
 from logferry.model import Document, ParseContext, Record
 
 DEFAULT_FIELDS: tuple[str, ...] = (

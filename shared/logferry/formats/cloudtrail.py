@@ -18,8 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from logferry.formats import jsonutil
-from logferry.formats.access import put_address
-from logferry.formats.base import LogFormat, base_document, error_document
+from logferry.formats.base import LogFormat, base_document, error_document, put_address
 from logferry.model import Document, ParseContext, Record, iso
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024

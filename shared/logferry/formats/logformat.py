@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from logferry.formats.base import is_ip
 from logferry.formats.timeparse import apache_time_to_iso
 from logferry.model import Document, iso
 
@@ -38,16 +39,6 @@ class LogFormatError(ValueError):
 
 
 # --- values -------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def is_ip(value: str) -> bool:
-    """Whether ``value`` is an IPv4/IPv6 address (cached: clients repeat)."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 _NOT_PUBLIC = tuple(

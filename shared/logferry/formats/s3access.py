@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from logferry.formats.access import put_address
-from logferry.formats.base import LineFormat, base_document, error_document
+from logferry.formats.base import LineFormat, base_document, error_document, put_address
 from logferry.formats.timeparse import apache_time_to_iso
 from logferry.model import Document, ParseContext, Record
 

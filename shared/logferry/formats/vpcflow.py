@@ -9,14 +9,19 @@ is used. ``-`` is null; NODATA and SKIPDATA records are still documents.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from logferry.formats.access import put_address
-from logferry.formats.base import LineFormat, base_document, decode, error_document
+from logferry.formats.base import (
+    LineFormat,
+    base_document,
+    decode,
+    error_document,
+    is_ip,
+    put_address,
+)
 from logferry.formats.timeparse import iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
 
@@ -96,16 +101,6 @@ TCP_FLAGS = ((1, "fin"), (2, "syn"), (4, "rst"), (8, "psh"), (16, "ack"), (32, "
 _Setter = Callable[[Document, str], None]
 
 
-@lru_cache(maxsize=4096)
-def _is_ip(value: str) -> bool:
-    """Whether a value is an IPv4/IPv6 address (cached: addresses repeat)."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _set(doc: Document, path: tuple[str, ...], value: Any) -> None:
     node = doc
     for part in path[:-1]:
@@ -149,7 +144,7 @@ def _ip_only(target: str) -> _Setter:
     path = tuple(target.split("."))
 
     def setter(doc: Document, value: str) -> None:
-        if _is_ip(value):
+        if is_ip(value):
             _set(doc, path, value)
 
     return setter

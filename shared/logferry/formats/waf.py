@@ -12,8 +12,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from logferry.formats import jsonutil
-from logferry.formats.access import put_address
-from logferry.formats.base import LineFormat, base_document, error_document, frame_lines
+from logferry.formats.base import (
+    LineFormat,
+    base_document,
+    error_document,
+    frame_lines,
+    put_address,
+)
 from logferry.formats.timeparse import iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
 

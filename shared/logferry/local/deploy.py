@@ -75,12 +75,14 @@ class Deployment:
     access_prefix: str
     nginx_prefix: str
     apigw_prefix: str
+    aws_prefix: str
     upload_prefix: str
     alb_function: str
     cwl_function: str
     access_function: str
     nginx_function: str
     apigw_function: str
+    aws_logs_function: str
     serverlog_function: str
     upload_function: str
     upload_api_id: str
@@ -402,12 +404,14 @@ def deploy(
         access_prefix=PREFIXES["access"],
         nginx_prefix=PREFIXES["nginx"],
         apigw_prefix=PREFIXES["apigw"],
+        aws_prefix=PREFIXES["aws"],
         upload_prefix=PREFIXES["upload"],
         alb_function="alb_to_cloudwatch",
         cwl_function="cwl_to_search",
         access_function="access_log_to_search",
         nginx_function="access_log_to_search_nginx",
         apigw_function="apigw_to_search",
+        aws_logs_function="aws_logs_to_search",
         serverlog_function="serverlog_to_csv",
         upload_function="upload_url",
         upload_api_id=api_id,
