@@ -69,11 +69,9 @@ class ApiGwFormat(LineFormat):
         """One document per JSON line; anything else gives an error document."""
         doc = base_document(record, ctx, self.dataset)
         try:
-            fields = jsonutil.loads(doc["message"])
-        except ValueError:
-            fields = None
-        if not isinstance(fields, dict):
-            return [error_document(record, ctx, self.dataset, "not a JSON object")]
+            fields = jsonutil.loads_object(doc["message"])
+        except ValueError as exc:
+            return [error_document(record, ctx, self.dataset, str(exc))]
         try:
             timestamp = _timestamp(fields)
         except ValueError as exc:

@@ -366,11 +366,9 @@ class CloudTrailFormat(LogFormat):
             return []
         doc = base_document(record, ctx, self.dataset)
         try:
-            fields = jsonutil.loads(doc["message"])
+            fields = jsonutil.loads_object(doc["message"])
         except ValueError as exc:
-            return [error_document(record, ctx, self.dataset, f"not a JSON record ({exc})")]
-        if not isinstance(fields, dict):
-            return [error_document(record, ctx, self.dataset, "record is not a JSON object")]
+            return [error_document(record, ctx, self.dataset, f"record: {exc}")]
         if "digestStartTime" in fields:
             return []
         if "Records" in fields or "eventTime" not in fields:

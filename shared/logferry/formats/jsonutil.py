@@ -23,6 +23,17 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_int=_int, parse_constant=str)
 
 
+def loads_object(text: str | bytes) -> dict[str, Any]:
+    """:func:`loads` of a JSON object; ``ValueError`` says why ``text`` is not one."""
+    try:
+        value = loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not a JSON object ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"not a JSON object (a JSON {type(value).__name__})")
+    return value
+
+
 _WHITESPACE = b" \t\r\n"
 _NON_WHITESPACE = re.compile(r"[^ \t\r\n]")
 _DECODER = json.JSONDecoder()

@@ -112,11 +112,9 @@ class WafFormat(LineFormat):
         """One document per object; anything else gives an error document."""
         doc = base_document(record, ctx, self.dataset)
         try:
-            fields = jsonutil.loads(doc["message"])
+            fields = jsonutil.loads_object(doc["message"])
         except ValueError as exc:
-            return [error_document(record, ctx, self.dataset, f"not a JSON object ({exc})")]
-        if not isinstance(fields, dict):
-            return [error_document(record, ctx, self.dataset, "not a JSON object")]
+            return [error_document(record, ctx, self.dataset, str(exc))]
         timestamp = fields.get("timestamp")
         if not isinstance(timestamp, int) or isinstance(timestamp, bool):
             reason = f"no timestamp in milliseconds (timestamp {timestamp!r})"
