@@ -575,14 +575,17 @@ def test_nlb_version_1_line_has_no_alpn_fields() -> None:
     assert "start" not in doc["event"]
 
 
+SPACE_IN_URI = HTTP.replace(
+    '"GET http://www.example.com:80/ HTTP/1.1"',
+    '"GET http://www.example.com:80/a b/c d?q=x y HTTP/1.1"',
+)
+"""A request ALB classifies SpaceInUri (in the scanner/regex differential samples too)."""
+
+
 @pytest.mark.parametrize("name", ["alb", "loadbalancer"])
 def test_request_with_spaces_in_the_uri_keeps_method_url_and_version(name: str) -> None:
     """ALB logs a request whose URI holds spaces (classified SpaceInUri) as written."""
-    line = HTTP.replace(
-        '"GET http://www.example.com:80/ HTTP/1.1"',
-        '"GET http://www.example.com:80/a b/c d?q=x y HTTP/1.1"',
-    )
-    doc = parse(line, name)
+    doc = parse(SPACE_IN_URI, name)
     assert "error" not in doc and "request" not in doc["aws"]["elb"]
     assert doc["http"]["request"]["method"] == "GET" and doc["http"]["version"] == "1.1"
     assert doc["url"] == {
