@@ -7,7 +7,7 @@ LOGFERRY := $(BIN)/logferry
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit e2e lint fmt bench bench-alb bench-large build up down status demo clean \
+.PHONY: help setup test unit e2e lint fmt bench bench-alb bench-large bench-formats build up down status demo clean \
 	tofu tf-check tf-validate plan deploy destroy
 STACK ?= local
 TOFU := scripts/tofu
@@ -60,6 +60,9 @@ bench-alb: setup ## Throughput only: seed vs logferry, parse vs ceiling (about 2
 
 bench-large: setup ## Peak RSS 10 MB-2 GB (1 GB: seed too), continuation overhead (about 6 min)
 	$(BIN)/python bench/bench_large.py
+
+bench-formats: setup ## Records/s of logferry parse for every format (about 2 min)
+	$(BIN)/python bench/bench_formats.py
 
 build: setup ## Build one reproducible Lambda zip per function under build/
 	$(BIN)/python scripts/build_lambdas.py
