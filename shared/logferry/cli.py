@@ -49,7 +49,8 @@ def _parse_file(path: str, fmt: LogFormat, out: Any, verbose: bool, totals: list
         head = next(chunks, b"")
         chosen = fmt.for_object(ctx.ref, head)
         if chosen is not fmt:
-            print(f"logferry parse: {path}: format {chosen.name}", file=sys.stderr)
+            detail = f" ({chosen.detail})" if chosen.detail else ""
+            print(f"logferry parse: {path}: format {chosen.name}{detail}", file=sys.stderr)
         fmt = chosen
         parse, dumps, newline = fmt.parse, orjson.dumps, orjson.OPT_APPEND_NEWLINE
         for record in fmt.frame(itertools.chain((head,), chunks)):
@@ -109,8 +110,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 def cmd_formats(_args: argparse.Namespace) -> int:
     """List the formats."""
+    width = max(map(len, formats.names()))
     for name in formats.names():
-        print(f"{name:10} {formats.DESCRIPTIONS.get(name, '')}")
+        print(f"{name:{width}}  {formats.DESCRIPTIONS.get(name, '')}")
     return 0
 
 

@@ -58,6 +58,8 @@ class Summary:
     """The object's LastModified (ms since the epoch), for the lag metric."""
     resume_from: tuple[int, int] | None = None
     """With ``next_offset`` on a multi-member gzip: the member start to resume from."""
+    format_detail: str | None = None
+    """What the format chose for this object (e.g. an Apache/nginx preset)."""
 
     def to_json(self) -> str:
         """One JSON line."""
@@ -116,7 +118,7 @@ def process_object(job: ObjectJob) -> Summary:
         try:
             head = next(chunks, b"")
             fmt = job.fmt.for_object(stream.ref, head, notice.start_offset)
-            summary.format = fmt.name
+            summary.format, summary.format_detail = fmt.name, fmt.detail
             records = fmt.frame(chain((head,), chunks), notice.start_offset)
             _ship_records(job, fmt, ctx, records, summary, default_ms, base)
         finally:

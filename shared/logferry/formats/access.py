@@ -153,6 +153,13 @@ class AccessFormat(LineFormat):
             chosen._compiled = compiled_preset(self.name, preset, self.dataset)
         return chosen
 
+    @property
+    def detail(self) -> str | None:
+        """The preset (or ``format string``) this format reads lines with."""
+        if self.preset == "custom":
+            return "the given format string"
+        return f"preset {self.preset}" if self.preset else None
+
     def for_object(self, ref: ObjectRef, head: bytes, start_offset: int = 0) -> AccessFormat:
         """This format if it was given; else the preset matching most of the first lines."""
         if self.explicit:

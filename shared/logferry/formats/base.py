@@ -50,6 +50,12 @@ class LogFormat(ABC):
         """The text a line-oriented sink (CloudWatch Logs) ships: by default the raw line."""
         return str(doc.get("message", ""))
 
+    @property
+    def detail(self) -> str | None:
+        """What this format chose within itself for the object (an Apache/nginx preset), shown
+        in the run summary and by ``logferry parse``; ``None`` when there is nothing to say."""
+        return None
+
     def for_object(self, ref: ObjectRef, head: bytes, start_offset: int = 0) -> LogFormat:
         """The format that reads object ``ref``, whose uncompressed bytes from
         ``start_offset`` begin with ``head`` (the first chunk): by default this one. A format
