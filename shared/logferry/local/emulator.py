@@ -3,7 +3,12 @@
 Run as `python -m logferry.local.emulator --port N`. Patches applied to moto 5.2.5:
 - `LambdaFunction._invoke_lambda` (every invoke path ends there) runs the zip via `HostRunner`;
 - S3 notifications, EventBridge targets and `InvocationType=Event` go to an asynchronous
-  worker queue, retried twice on function error like AWS (moto runs them inside the request).
+  worker queue, retried twice on function error like AWS (moto runs them inside the request);
+- SQS event source mappings are detached from moto's synchronous call inside SendMessage and
+  run by `sqs_poller.SqsPoller` as Lambda does (batches, visibility timeout, batch item
+  failures, the queue's redrive policy). S3 `QueueConfigurations` reach SQS unpatched, with
+  the S3 event as the message body; its object key is URL-encoded as S3 does it
+  (`a/b c` -> `a/b+c`, where moto writes `a%2Fb+c`).
 Presigned S3 requests pass `presign_guard.PresignGuard` first: expiry, signature (with the
 local stack's credentials) and body checksum are enforced as S3 does; moto checks none of them.
 """
@@ -20,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -28,6 +34,7 @@ from typing import Any
 from logferry.local.endpoints import DUMMY_CREDENTIALS, state_dir
 from logferry.local.presign_guard import PresignGuard
 from logferry.local.runner import FunctionSpec, HostRunner
+from logferry.local.sqs_poller import SqsPoller, detach_from_queue
 
 MOTO_VERSION = "5.2.5"
 DEFAULT_RETRY_DELAYS = (1.0, 2.0)  # AWS waits 1 and 2 minutes; locally we wait seconds
@@ -145,6 +152,21 @@ def patches(runner: HostRunner, invoker: AsyncInvoker) -> list[tuple[object, str
         invoker.submit(function.account_id, function.region, function.function_arn, body or "{}")
         return b""
 
+    original_s3_event = s3_notifications._get_s3_event
+
+    def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+        event = original_s3_event(event_name, bucket, key, notification_id)
+        for record in event["Records"]:
+            record["s3"]["object"]["key"] = urllib.parse.quote_plus(key.name, safe="/")
+        return event
+
+    original_create_esm = LambdaBackend.create_event_source_mapping
+
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        esm = original_create_esm(self, spec)
+        detach_from_queue(esm)
+        return esm
+
     original_send = Rule.send_to_targets
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
@@ -169,10 +191,21 @@ def patches(runner: HostRunner, invoker: AsyncInvoker) -> list[tuple[object, str
     return [
         (LambdaFunction, "_invoke_lambda", _invoke_lambda),
         (LambdaBackend, "invoke", backend_invoke),
+        (LambdaBackend, "create_event_source_mapping", create_event_source_mapping),
         (Rule, "send_to_targets", send_to_targets),
         (s3_notifications, "_invoke_awslambda", s3_invoke),
+        (s3_notifications, "_get_s3_event", s3_event),
         (events_notifications, "_invoke_lambda", events_invoke),
     ]
+
+
+def invoke_sync(account_id: str, region: str, function_arn: str, event: str) -> tuple[str, bool]:
+    """Invoke a function synchronously in-process (the SQS poller's invoke): payload, errored."""
+    from moto.awslambda.utils import get_backend
+
+    function = get_backend(account_id, region).get_function(function_arn)
+    payload, errored, _ = function._invoke_lambda(event=event)
+    return str(payload), bool(errored)
 
 
 def install_patches(runner: HostRunner, invoker: AsyncInvoker) -> None:
@@ -200,6 +233,8 @@ def serve(port: int, state: Path) -> None:
     retry = tuple(float(d) for d in delays.split(",")) if delays else DEFAULT_RETRY_DELAYS
     runner = HostRunner(state, url)
     install_patches(runner, AsyncInvoker(retry_delays=retry))
+    poller = SqsPoller(invoke_sync)
+    poller.start()
     credentials = {
         DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"]: DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
     }
@@ -213,6 +248,7 @@ def serve(port: int, state: Path) -> None:
         pass
     finally:
         server.server_close()
+        poller.stop()
         runner.close()
 
 
