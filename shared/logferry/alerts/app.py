@@ -19,7 +19,7 @@ from logferry.alerts.options import AlertOptions
 from logferry.alerts.query import Backend
 from logferry.alerts.rules import Rule
 from logferry.alerts.search import SearchBackend
-from logferry.alerts.slack import SlackNotifier, load_webhooks
+from logferry.alerts.slack import SlackNotifier, UnpostedNotifier, load_webhooks
 from logferry.alerts.state import MemoryStateStore, SsmStateStore, StateStore
 from logferry.config import ConfigError, load
 from logferry.sinks.options import SearchOptions
@@ -50,12 +50,14 @@ def store_from_env(env: Mapping[str, str]) -> StateStore:
     return SsmStateStore(boto3.client("ssm"), prefix) if prefix else MemoryStateStore()
 
 
-def notifier_from_env(env: Mapping[str, str]) -> SlackNotifier:
-    """Webhooks from the SLACK_SECRET_ARN secret."""
+def notifier_from_env(env: Mapping[str, str]) -> Notifier:
+    """Webhooks from the SLACK_SECRET_ARN secret; while it has none, a notifier that posts
+    nothing (and says so once)."""
     arn = load(AlertOptions, env).slack_secret_arn
     if not arn:
         raise ConfigError("SLACK_SECRET_ARN is not set: no webhook to post alerts to")
-    return SlackNotifier(load_webhooks(arn, boto3.client("secretsmanager")))
+    webhooks = load_webhooks(arn, boto3.client("secretsmanager"))
+    return SlackNotifier(webhooks) if webhooks else UnpostedNotifier(arn)
 
 
 def run_once(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Protocol
 
 from logferry.alerts.evaluate import Firing, fires
@@ -17,9 +17,10 @@ log = logging.getLogger(__name__)
 
 
 class Notifier(Protocol):
-    """Delivers a firing; False when it could not (the window is retried next run)."""
+    """Delivers a firing: True when sent; False when it could not (the window is retried
+    next run); None when it posts nothing on purpose (no webhook yet: the window is handled)."""
 
-    def send(self, firing: Firing) -> bool: ...
+    def send(self, firing: Firing) -> bool | None: ...
 
 
 @dataclass
@@ -31,6 +32,7 @@ class RunSummary:
     sent: int = 0
     suppressed: int = 0
     unsent: int = 0
+    unposted: int = 0
     skipped_windows: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -79,7 +81,12 @@ def run_rule(
             state = replace(state, last_end_ms=window.end_ms, suppressed=state.suppressed + 1)
             continue
         firing = replace(firing, repeats=state.suppressed, since_ms=last_sent)
-        if not notifier.send(firing):
+        delivered = notifier.send(firing)
+        if delivered is None:
+            summary.unposted += 1
+            state = replace(state, last_end_ms=window.end_ms)
+            continue
+        if not delivered:
             summary.unsent += 1
             break
         summary.sent += 1
@@ -112,6 +119,7 @@ def run(
             log.exception("rule %s: run failed", rule.name)
             total.errors[rule.name] = f"{type(exc).__name__}: {exc}"
             continue
-        for name in ("windows", "fired", "sent", "suppressed", "unsent", "skipped_windows"):
-            setattr(total, name, getattr(total, name) + getattr(one, name))
+        for count in fields(RunSummary):
+            if count.name != "errors":
+                setattr(total, count.name, getattr(total, count.name) + getattr(one, count.name))
     return total

@@ -1,7 +1,9 @@
 """Slack: one Block Kit message per firing, sent by webhook with slack_sdk's retry handlers.
 
 Webhooks come from the Secrets Manager secret ``SLACK_SECRET_ARN``: JSON
-``{"default": url, "<channel>": url}`` (a bare URL string is the ``default`` webhook).
+``{"default": url, "<channel>": url}`` (a bare URL string is the ``default`` webhook). A
+secret that exists without a value yet (Terraform creates it empty) or with an empty one
+holds no webhooks: the run evaluates the rules and posts nothing (:class:`UnpostedNotifier`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,26 @@ SAMPLE_CHARS = 300
 SECTION_CHARS = 2900
 
 
+def _secret_string(secret_arn: str, secrets_client: Any) -> str:
+    """The secret's current value; empty when the secret exists but has no value yet.
+
+    GetSecretValue answers ResourceNotFoundException both for a missing secret and for one
+    without an AWSCURRENT version; DescribeSecret tells them apart (a missing one raises).
+    """
+    try:
+        response = secrets_client.get_secret_value(SecretId=secret_arn)
+    except secrets_client.exceptions.ResourceNotFoundException:
+        secrets_client.describe_secret(SecretId=secret_arn)
+        return ""
+    return str(response.get("SecretString") or "")
+
+
 def load_webhooks(secret_arn: str, secrets_client: Any) -> dict[str, str]:
-    """Channel -> webhook URL from the secret (JSON object, or a bare URL for ``default``)."""
-    raw = secrets_client.get_secret_value(SecretId=secret_arn)["SecretString"].strip()
+    """Channel -> webhook URL from the secret (JSON object, or a bare URL for ``default``);
+    empty when the secret has no value yet or an empty one."""
+    raw = _secret_string(secret_arn, secrets_client).strip()
+    if not raw:
+        return {}
     if raw.startswith("https://") or raw.startswith("http://"):
         return {"default": raw}
     try:
@@ -152,3 +171,22 @@ class SlackNotifier:
             )
             return False
         return True
+
+
+class UnpostedNotifier:
+    """Posts nothing: the Slack secret has no webhook yet. Firings are evaluated and counted
+    (``unposted``) and their windows handled, so setting the webhook later posts only new ones."""
+
+    def __init__(self, secret_arn: str) -> None:
+        self.secret_arn = secret_arn
+        log.warning(
+            "Slack secret %s has no webhook yet: alerts are evaluated but not posted until the "
+            "webhook is set (aws secretsmanager put-secret-value --secret-id %s --secret-string "
+            "<webhook URL>)",
+            secret_arn,
+            secret_arn,
+        )
+
+    def send(self, firing: Firing) -> None:
+        """Nothing to post to (None: the window is handled without a message)."""
+        return None
