@@ -93,10 +93,22 @@ def test_every_variable_has_description_and_type(path: Path) -> None:
 @pytest.mark.parametrize("path", sorted(TERRAFORM.rglob("versions.tf")), ids=str)
 def test_versions_pin_the_aws_provider(path: Path) -> None:
     text = path.read_text()
-    assert re.search(r'required_version\s+=\s+"[^"]+"', text), f"{path}: no required_version"
-    assert re.search(r'source\s+=\s+"hashicorp/aws"\s+version\s+=\s+"[~>=<]*\s*\d+\.\d+', text), (
-        f"{path}: hashicorp/aws without a version constraint"
+    # 1.9: validations that read other variables (lifecycle pairs) need Terraform >= 1.9.
+    assert re.search(r'required_version\s+=\s+">= 1\.9\.0"', text), f"{path}: required_version"
+    assert re.search(r'source\s+=\s+"hashicorp/aws"\s+version\s+=\s+"~> 6\.0"', text), (
+        f"{path}: hashicorp/aws is not pinned to the 6.x major"
     )
+
+
+def test_no_deprecated_region_name() -> None:
+    """aws 6.x deprecates data.aws_region.<x>.name for .region."""
+    bad = [
+        f"{p.relative_to(TERRAFORM)}:{n}"
+        for p in TF_FILES
+        for n, line in enumerate(p.read_text().splitlines(), start=1)
+        if re.search(r"\bdata\.aws_region\.\w+\.name\b", line)
+    ]
+    assert not bad, f"data.aws_region .name (use .region): {bad}"
 
 
 def test_all_versions_files_agree() -> None:
@@ -149,11 +161,21 @@ def test_checkov_skips_give_a_reason(path: Path) -> None:
 
 
 def test_no_secret_values_in_code() -> None:
+    """The only secret value is the sensitive slack_webhook_url input, written by alerting."""
+    alerting = TERRAFORM / "modules" / "alerting" / "main.tf"
     for path in TF_FILES:
         text = path.read_text()
-        assert "aws_secretsmanager_secret_version" not in text, path
+        if path != alerting:
+            assert "aws_secretsmanager_secret_version" not in text, path
         assert not re.search(r'=\s*"https://hooks\.slack\.com', text), path
-        assert not re.search(r"(?i)(password|secret_string)\s*=", text), path
+        assert not re.search(r"(?i)password\s*=", text), path
+        for match in re.finditer(r"(?i)secret_string\s*=\s*(.+)", text):
+            assert path == alerting and match.group(1) == "var.slack_webhook_url", path
+    for path in VARIABLE_FILES:
+        for variable in blocks(path, "variable"):
+            if variable.name == "slack_webhook_url":
+                assert re.search(r"^  sensitive\s+=\s+true$", variable.body, re.M), path
+                assert re.search(r"^  default\s+=\s+null$", variable.body, re.M), path
 
 
 def test_stacks_deploy_the_contract_functions() -> None:
@@ -256,3 +278,217 @@ def test_reference_checker_finds_typos(tmp_path: Path) -> None:
         "module.m: unknown argument b",
         "var.nope",
     ]
+
+
+# --- first-deploy rules: names, runtimes, concurrency, alarms, state ---------------------------
+
+MODULE_DIRS = {p.name: p for p in MODULES}
+NAME_ATTRIBUTES = {
+    "name": None,
+    "alarm_name": None,
+    "policy_name": None,
+    "function_name": {"aws_lambda_function"},
+    "bucket": {"aws_s3_bucket"},
+    "domain_name": {"aws_opensearch_domain"},
+}
+"""Attributes that name the resource that sets them (None: any type); elsewhere, e.g. a
+permission's ``function_name``, they refer to another resource."""
+NAMING_INPUTS = (
+    "var.name_prefix",
+    "var.function_name",
+    "var.stream_name",
+    "var.domain_name",
+    "var.bucket_name",
+    "var.queue_name_prefix",
+)
+"""The inputs a module's names derive from; the pipeline fills each from its name_prefix."""
+UNNAMED = {("aws_cloudwatch_log_stream", "name")}
+"""Names inside an already prefixed parent (the log stream of a prefixed log group)."""
+
+
+def resource_blocks(directory: Path) -> list[tuple[str, Block]]:
+    """(resource type, block named by its second label) of every resource in ``directory``."""
+    found = []
+    for path in sorted(directory.glob("*.tf")):
+        text = path.read_text()
+        for match in re.finditer(r'^resource "(\w+)" "(\w+)" \{', text, re.M):
+            depth, end = 0, match.end() - 1
+            for end in range(match.end() - 1, len(text)):
+                depth += {"{": 1, "}": -1}.get(text[end], 0)
+                if depth == 0:
+                    break
+            line = text.count("\n", 0, match.start()) + 1
+            block = Block("resource", match.group(2), text[match.end() : end], path, line)
+            found.append((match.group(1), block))
+    return found
+
+
+def derived_locals(directory: Path) -> set[str]:
+    """Locals whose value reads a naming input (one level: local.x = "${var.name_prefix}-...")."""
+    text = config_text(directory)
+    names = set()
+    for match in re.finditer(r"^  (\w+)\s+=\s+(.+)$", text, re.M):
+        if any(i in match.group(2) for i in NAMING_INPUTS):
+            names.add(match.group(1))
+    return names
+
+
+def unprefixed_names(directory: Path) -> list[str]:
+    """Resource names in ``directory`` that derive from no naming input."""
+    allowed = NAMING_INPUTS + tuple(f"local.{n}" for n in derived_locals(directory))
+    bad = []
+    for kind, block in resource_blocks(directory):
+        for match in re.finditer(r"^  (\w+)\s+=\s+(.+)$", block.body, re.M):
+            attribute, value = match.groups()
+            if attribute not in NAME_ATTRIBUTES or (kind, attribute) in UNNAMED:
+                continue
+            owners = NAME_ATTRIBUTES[attribute]
+            if owners is not None and kind not in owners:
+                continue
+            if not any(a in value for a in allowed) and not re.search(
+                r"aws_\w+\.\w+(\[[^]]*\])?\.name", value
+            ):
+                bad.append(f"{kind}.{block.name}.{attribute} = {value}")
+    return bad
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_every_name_derives_from_a_naming_input(module: Path) -> None:
+    assert unprefixed_names(module) == []
+
+
+def test_name_checker_finds_a_fixed_name(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'locals {\n  fn = "${var.name_prefix}-x"\n}\n'
+        'resource "aws_sqs_queue" "a" {\n  name = "fixed"\n}\n'
+        'resource "aws_sqs_queue" "b" {\n  name = "${local.fn}-q"\n}\n'
+        'resource "aws_iam_role" "c" {\n  name = "${var.function_name}-role"\n}\n'
+        'resource "aws_lambda_function" "d" {\n  function_name = "log_alert"\n}\n'
+    )
+    assert unprefixed_names(tmp_path) == [
+        'aws_sqs_queue.a.name = "fixed"',
+        'aws_lambda_function.d.function_name = "log_alert"',
+    ]
+
+
+def module_call(directory: Path, name: str) -> Block:
+    return next(
+        b for p in sorted(directory.glob("*.tf")) for b in blocks(p, "module") if b.name == name
+    )
+
+
+def test_pipeline_names_every_function_queue_and_bucket_from_name_prefix() -> None:
+    pipeline = MODULE_DIRS["pipeline"]
+    text = config_text(pipeline)
+    assert 'function_name                  = "${var.name_prefix}-${each.key}"' in text
+    assert re.search(
+        r'"\$\{var\.name_prefix\}-\$\{local\.account\}-\$\{local\.region\}-\$\{k\}"', text
+    )
+    assert "region    = data.aws_region.current.region" in text
+    for call in ("raw_triggers",):
+        assert "queue_name_prefix   = var.name_prefix" in module_call(pipeline, call).body
+    for call in ("upload", "alerting"):
+        assert re.search(
+            r"^  name_prefix\s+=\s+var\.name_prefix$", module_call(pipeline, call).body, re.M
+        )
+    for module, key in (("upload_api", "upload_url"), ("alerting", "log_alert")):
+        main = (MODULE_DIRS[module] / "main.tf").read_text()
+        assert f'coalesce(var.function_name, "${{var.name_prefix}}-{key}")' in main, module
+
+
+def test_runtimes_and_architectures_are_what_the_zips_carry() -> None:
+    build = (TERRAFORM.parent / "scripts" / "build_lambdas.py").read_text()
+    pythons = re.search(r"^BINARY_PYTHONS = \(([^)]*)\)", build, re.M)
+    assert pythons, "scripts/build_lambdas.py: no BINARY_PYTHONS"
+    built = {f"python{v}" for v in re.findall(r'"(3\.\d+)"', pythons.group(1))}
+    assert "manylinux2014_x86_64" in build
+    variables = {
+        b.name: b for b in blocks(MODULE_DIRS["lambda_function"] / "variables.tf", "variable")
+    }
+    allowed = re.search(r"contains\(\[([^\]]*)\], var\.runtime\)", variables["runtime"].body)
+    assert allowed and set(re.findall(r'"([^"]+)"', allowed.group(1))) == built
+    assert 'var.architecture == "x86_64"' in variables["architecture"].body
+    for path in TF_FILES:
+        text = path.read_text()
+        assert not re.search(r'"python3\.(?!11"|12")\d+"', text), f"{path}: a runtime the zips lack"
+        assert '"arm64"' not in text, f"{path}: arm64"
+
+
+def test_reserved_concurrency_is_unreserved_by_default() -> None:
+    found = 0
+    for path in VARIABLE_FILES:
+        for value in re.findall(
+            r"reserved_concurrent_executions\s+=\s+optional\(number, (-?\d+)\)", path.read_text()
+        ):
+            found += 1
+            assert value == "-1", f"{path}: reserved_concurrent_executions defaults to {value}"
+        for variable in blocks(path, "variable"):
+            if variable.name == "reserved_concurrent_executions":
+                found += 1
+                assert re.search(r"^  default\s+=\s+-1$", variable.body, re.M), path
+    assert found >= 5
+
+
+def test_secret_recovery_window_defaults_to_zero() -> None:
+    main = (MODULE_DIRS["alerting"] / "main.tf").read_text()
+    assert "recovery_window_in_days = var.secret_recovery_window_days" in main
+    for path in VARIABLE_FILES:
+        for variable in blocks(path, "variable"):
+            if variable.name == "secret_recovery_window_days":
+                assert re.search(r"^  default\s+=\s+0$", variable.body, re.M), path
+
+
+def test_lifecycle_pairs_are_validated_against_each_other() -> None:
+    for module, expiry, transition in (
+        ("log_bucket", "expiration_days", "transition_to_ia_days"),
+        ("pipeline", "log_expiration_days", "log_transition_to_ia_days"),
+    ):
+        variable = next(
+            b for b in blocks(MODULE_DIRS[module] / "variables.tf", "variable") if b.name == expiry
+        )
+        assert f"var.{expiry} > var.{transition}" in variable.body, module
+        message = re.findall(r"error_message\s+=\s+(.+)", variable.body)[-1]
+        assert f"{expiry} (${{" in message and f"{transition} (${{" in message, module
+
+
+def test_every_failure_queue_and_dlq_has_an_alarm_with_the_topic() -> None:
+    for module in MODULES:
+        resources = resource_blocks(module)
+        queues = [
+            b
+            for kind, b in resources
+            if kind == "aws_sqs_queue" and re.search(r"-(failures|dlq)\"", b.body)
+        ]
+        alarms = [b for kind, b in resources if kind == "aws_cloudwatch_metric_alarm"]
+        for queue in queues:
+            watching = [
+                a
+                for a in alarms
+                if re.search(rf"QueueName = aws_sqs_queue\.{queue.name}\b", a.body)
+            ]
+            assert watching, f"{module.name}: no alarm on aws_sqs_queue.{queue.name}"
+            for alarm in watching:
+                assert "ApproximateNumberOfMessagesVisible" in alarm.body
+                assert re.search(r'comparison_operator\s+=\s+"GreaterThanThreshold"', alarm.body)
+                assert re.search(r"threshold\s+=\s+0$", alarm.body, re.M)
+        for alarm in alarms:
+            assert "alarm_actions       = compact([var.alarm_sns_topic_arn])" in alarm.body, (
+                alarm.name
+            )
+    pipeline = MODULE_DIRS["pipeline"]
+    text = config_text(pipeline)
+    assert text.count("alarm_sns_topic_arn            = local.alarm_topic_arn") == 1  # shippers
+    assert (
+        text.count("alarm_sns_topic_arn = local.alarm_topic_arn") == 3
+    )  # triggers, upload, alerting
+    assert "alarm_sns_topic_arn = var.function_settings" not in text
+    topic = next(b for kind, b in resource_blocks(pipeline) if kind == "aws_sns_topic")
+    assert '"${var.name_prefix}-alarms"' in topic.body and "kms_master_key_id" in topic.body
+
+
+def test_aws_stack_backend_example_locks_and_encrypts() -> None:
+    example = (TERRAFORM / "stacks" / "aws" / "backend.tf.example").read_text()
+    assert re.search(r'^  backend "s3" \{', example, re.M)
+    assert re.search(r"^\s+use_lockfile\s+=\s+true$", example, re.M)
+    assert re.search(r"^\s+encrypt\s+=\s+true$", example, re.M)
+    assert "dynamodb_table" not in example

@@ -49,8 +49,8 @@ locals {
   # /etc/aws-kinesis/agent.json: raw lines are shipped as-is; logferry parses them (LOG_FORMAT).
   agent_config = {
     "cloudwatch.emitMetrics" = var.agent_emit_metrics
-    "cloudwatch.endpoint"    = "monitoring.${data.aws_region.current.name}.amazonaws.com"
-    "firehose.endpoint"      = "firehose.${data.aws_region.current.name}.amazonaws.com"
+    "cloudwatch.endpoint"    = "monitoring.${data.aws_region.current.region}.amazonaws.com"
+    "firehose.endpoint"      = "firehose.${data.aws_region.current.region}.amazonaws.com"
     flows = [for p in var.log_file_patterns : {
       filePattern     = p
       deliveryStream  = module.stream.stream_name

@@ -3,7 +3,8 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  ssm_arn_prefix = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter"
+  function_name  = coalesce(var.function_name, "${var.name_prefix}-log_alert")
+  ssm_arn_prefix = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:parameter"
   rules_param    = "/${var.name_prefix}/alert/rules"
   state_prefix   = "/${var.name_prefix}/alert/state/"
   use_s3_rules   = var.rules_s3_uri != null
@@ -12,15 +13,17 @@ locals {
   rules_env = local.use_s3_rules ? tomap({ RULES_S3_URI = var.rules_s3_uri }) : tomap({ RULES_PARAM = local.rules_param })
 }
 
-# The webhook URL is never in Terraform code or state: the user stores it with
+# The webhook URL is not in code: the user stores it with
 #   aws secretsmanager put-secret-value --secret-id <slack_secret_arn> --secret-string 'https://hooks.slack.com/services/...'
+# or passes the sensitive var.slack_webhook_url (then it is in the state as well). Until the
+# secret has a value the function evaluates the rules, posts nothing and logs one warning a run.
 resource "aws_secretsmanager_secret" "slack" {
   #checkov:skip=CKV2_AWS_57: a Slack webhook URL cannot be rotated by a Lambda; replace it with put-secret-value
   #checkov:skip=CKV_AWS_149: the AWS-managed key is the default; set var.secret_kms_key_arn for a CMK
   name                    = "${var.name_prefix}/slack-webhook"
   description             = "Slack incoming-webhook URL for logferry alerts (value set outside Terraform)."
   kms_key_id              = var.secret_kms_key_arn
-  recovery_window_in_days = 7
+  recovery_window_in_days = var.secret_recovery_window_days
   tags                    = var.tags
 }
 
@@ -36,10 +39,18 @@ resource "aws_ssm_parameter" "rules" {
   tags        = var.tags
 }
 
+resource "aws_secretsmanager_secret_version" "slack" {
+  # Whether a URL was given is not secret; the URL itself stays sensitive.
+  count = nonsensitive(var.slack_webhook_url != null) ? 1 : 0
+
+  secret_id     = aws_secretsmanager_secret.slack.id
+  secret_string = var.slack_webhook_url
+}
+
 module "function" {
   source = "../lambda_function"
 
-  function_name                  = var.function_name
+  function_name                  = local.function_name
   description                    = "Scheduled log queries and Slack alerts"
   package_path                   = var.package_path
   runtime                        = var.function_settings.runtime
@@ -70,7 +81,7 @@ module "function" {
 
 resource "aws_cloudwatch_event_rule" "schedule" {
   name                = "${var.name_prefix}-alert-schedule"
-  description         = "Runs ${var.function_name} on a schedule."
+  description         = "Runs ${local.function_name} on a schedule."
   schedule_expression = var.schedule_expression
   tags                = var.tags
 }

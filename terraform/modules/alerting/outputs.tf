@@ -32,3 +32,8 @@ output "schedule_rule_name" {
   description = "Name of the EventBridge schedule rule."
   value       = aws_cloudwatch_event_rule.schedule.name
 }
+
+output "alarm_names" {
+  description = "Names of the alert function's CloudWatch alarms."
+  value       = module.function.alarm_names
+}

@@ -4,15 +4,38 @@ variable "name_prefix" {
   default     = "logferry"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
-    error_message = "name_prefix must be 2-31 characters of a-z, 0-9 and '-', starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-20 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-' (as the pipeline's)."
   }
 }
 
 variable "function_name" {
-  description = "Name of the alert function."
+  description = "Name of the alert function; null gives <name_prefix>-log_alert."
   type        = string
-  default     = "log_alert"
+  default     = null
+}
+
+variable "slack_webhook_url" {
+  description = "Slack incoming-webhook URL written as the secret's value (it is then in the state too); null leaves the secret without a value, to set with `aws secretsmanager put-secret-value`."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.slack_webhook_url == null || can(regex("^https://", var.slack_webhook_url))
+    error_message = "slack_webhook_url must be null or an https:// webhook URL."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  description = "Recovery window of the Slack secret on deletion; 0 (the default) deletes it at once, so destroy-then-apply can create the same name again."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 or between 7 and 30 (Secrets Manager's limits)."
+  }
 }
 
 variable "package_path" {
@@ -91,7 +114,7 @@ variable "function_settings" {
     create_alarms                  = optional(bool, true)
     alarm_sns_topic_arn            = optional(string)
     tracing_mode                   = optional(string, "Active")
-    reserved_concurrent_executions = optional(number, 1)
+    reserved_concurrent_executions = optional(number, -1)
   })
   default = {}
 }

@@ -6,7 +6,7 @@ locals {
   log_group_name = "/aws/lambda/${var.function_name}"
   in_vpc         = length(var.vpc_subnet_ids) > 0
   # Built from the name: the role's policy cannot reference the function it is created before.
-  own_arn = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${var.function_name}"
+  own_arn = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:function:${var.function_name}"
 
   # One entry per permission the caller asked for; empty lists produce no statement.
   statements = [
@@ -218,6 +218,25 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
   evaluation_periods  = 1
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([var.alarm_sns_topic_arn])
+  ok_actions          = compact([var.alarm_sns_topic_arn])
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "failures" {
+  count = var.create_alarms && var.create_failure_queue ? 1 : 0
+
+  alarm_name          = "${var.function_name}-failures-queued"
+  alarm_description   = "Asynchronous invocations of ${var.function_name} failed after their retries and wait in ${aws_sqs_queue.failures[0].name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.failures[0].name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = compact([var.alarm_sns_topic_arn])
   ok_actions          = compact([var.alarm_sns_topic_arn])

@@ -42,3 +42,12 @@ output "failure_queue_url" {
   description = "URL of the on-failure SQS queue, or null."
   value       = try(aws_sqs_queue.failures[0].url, null)
 }
+
+output "alarm_names" {
+  description = "Names of the function's CloudWatch alarms (errors, throttles, failures queue), empty without create_alarms."
+  value = concat(
+    aws_cloudwatch_metric_alarm.errors[*].alarm_name,
+    aws_cloudwatch_metric_alarm.throttles[*].alarm_name,
+    aws_cloudwatch_metric_alarm.failures[*].alarm_name,
+  )
+}

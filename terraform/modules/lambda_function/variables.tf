@@ -1,10 +1,10 @@
 variable "function_name" {
-  description = "Name of the Lambda function (also names its role, log group, queue and alarms)."
+  description = "Name of the Lambda function, by convention <name_prefix>-<key> (also names its role <name>-role, policy <name>-policy, log group /aws/lambda/<name>, queue <name>-failures and alarms <name>-errors, <name>-throttles, <name>-failures-queued)."
   type        = string
 
   validation {
     condition     = can(regex("^[A-Za-z0-9_-]{1,56}$", var.function_name))
-    error_message = "function_name must be 1-56 characters of letters, digits, '-' and '_' (room is left for role/queue suffixes)."
+    error_message = "function_name must be 1-56 characters of letters, digits, '-' and '_' (the role name <function_name>-role must fit IAM's 64)."
   }
 }
 
@@ -31,24 +31,24 @@ variable "handler" {
 }
 
 variable "runtime" {
-  description = "Lambda runtime."
+  description = "Lambda runtime: python3.11 or python3.12, the CPython versions whose compiled wheels (orjson, isal) `make build` puts in the zips."
   type        = string
   default     = "python3.12"
 
   validation {
-    condition     = contains(["python3.11", "python3.12", "python3.13"], var.runtime)
-    error_message = "runtime must be python3.11, python3.12 or python3.13."
+    condition     = contains(["python3.11", "python3.12"], var.runtime)
+    error_message = "runtime must be python3.11 or python3.12: the zips carry orjson and isal built only for CPython 3.11 and 3.12 (scripts/build_lambdas.py BINARY_PYTHONS), and every other runtime fails on import."
   }
 }
 
 variable "architecture" {
-  description = "Instruction set architecture: x86_64 or arm64."
+  description = "Instruction set architecture; only x86_64, the platform of the compiled wheels in the zips."
   type        = string
   default     = "x86_64"
 
   validation {
-    condition     = contains(["x86_64", "arm64"], var.architecture)
-    error_message = "architecture must be x86_64 or arm64."
+    condition     = var.architecture == "x86_64"
+    error_message = "architecture must be x86_64: the zips carry orjson and isal built for manylinux2014_x86_64 only (scripts/build_lambdas.py), so arm64 fails on import."
   }
 }
 
@@ -75,9 +75,9 @@ variable "memory_size" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Reserved concurrency; -1 leaves the function unreserved, 0 disables it."
+  description = "Reserved concurrency; -1 (the default) leaves the function unreserved, 0 disables it. New accounts have a quota of 10 and no room to reserve any."
   type        = number
-  default     = 10
+  default     = -1
 
   validation {
     condition     = var.reserved_concurrent_executions >= -1
@@ -248,13 +248,13 @@ variable "maximum_event_age_seconds" {
 }
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms on the function's Errors and Throttles metrics."
+  description = "Create CloudWatch alarms on the function's Errors and Throttles metrics and on messages in its failure queue."
   type        = bool
   default     = true
 }
 
 variable "alarm_sns_topic_arn" {
-  description = "SNS topic notified by the alarms; null creates alarms without actions."
+  description = "SNS topic notified by the alarms (the pipeline passes its <name_prefix>-alarms topic); null creates alarms without actions."
   type        = string
   default     = null
 }

@@ -31,7 +31,7 @@ locals {
     "us-gov-west-1"  = "048591011584"
     "us-gov-east-1"  = "190560391635"
   }
-  elb_account_id = coalesce(var.elb_account_id, lookup(local.elb_accounts, data.aws_region.current.name, "none"))
+  elb_account_id = coalesce(var.elb_account_id, lookup(local.elb_accounts, data.aws_region.current.region, "none"))
   elb_log_arn = format(
     "%s/%sAWSLogs/%s/*",
     aws_s3_bucket.this.arn,

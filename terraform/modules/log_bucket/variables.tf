@@ -51,6 +51,11 @@ variable "expiration_days" {
     condition     = var.expiration_days == null || try(var.expiration_days >= 1, false)
     error_message = "expiration_days must be null or a positive number of days."
   }
+
+  validation {
+    condition     = var.expiration_days == null || var.transition_to_ia_days == null || try(var.expiration_days > var.transition_to_ia_days, false)
+    error_message = "expiration_days (${coalesce(var.expiration_days, 0)}) must be greater than transition_to_ia_days (${coalesce(var.transition_to_ia_days, 0)}): S3 refuses a lifecycle rule that expires objects before or when they move to STANDARD_IA. Raise expiration_days or set transition_to_ia_days = null."
+  }
 }
 
 variable "noncurrent_expiration_days" {

@@ -5,12 +5,12 @@ data "aws_region" "current" {}
 locals {
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
+  region    = data.aws_region.current.region
   logs_arn  = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:"
 
   bucket_names = {
     for k in ["raw", "analyzed", "quarantine"] :
-    k => coalesce(var.bucket_names[k], "${var.name_prefix}-${local.account}-${k}")
+    k => coalesce(var.bucket_names[k], "${var.name_prefix}-${local.account}-${local.region}-${k}")
   }
 
   search_url = var.create_search_domain ? module.search[0].endpoint : var.search_endpoint
@@ -106,6 +106,7 @@ module "raw" {
   bucket_name             = local.bucket_names.raw
   force_destroy           = var.force_destroy_buckets
   expiration_days         = var.log_expiration_days
+  transition_to_ia_days   = var.log_transition_to_ia_days
   enable_elb_log_delivery = var.enable_alb
   elb_log_prefix          = var.alb_log_prefix
   tags                    = var.tags
@@ -159,7 +160,7 @@ module "shipper" {
   source   = "../lambda_function"
   for_each = local.enabled_shippers
 
-  function_name                  = each.key
+  function_name                  = "${var.name_prefix}-${each.key}"
   description                    = local.all_shippers[each.key].description
   package_path                   = "${var.build_dir}/${local.all_shippers[each.key].zip}.zip"
   runtime                        = var.function_settings.runtime
@@ -167,7 +168,7 @@ module "shipper" {
   memory_size                    = var.function_settings.memory_size
   log_retention_days             = var.function_settings.log_retention_days
   create_alarms                  = var.function_settings.create_alarms
-  alarm_sns_topic_arn            = var.function_settings.alarm_sns_topic_arn
+  alarm_sns_topic_arn            = local.alarm_topic_arn
   tracing_mode                   = var.function_settings.tracing_mode
   reserved_concurrent_executions = var.function_settings.reserved_concurrent_executions
   allow_self_invoke              = true
@@ -185,10 +186,12 @@ module "raw_triggers" {
   source = "../s3_trigger"
   count  = length(local.enabled_shippers) > 0 ? 1 : 0
 
-  bucket_name       = module.raw.bucket_id
-  bucket_arn        = module.raw.bucket_arn
-  queue_name_prefix = var.name_prefix
-  tags              = var.tags
+  bucket_name         = module.raw.bucket_id
+  bucket_arn          = module.raw.bucket_arn
+  queue_name_prefix   = var.name_prefix
+  create_alarms       = var.function_settings.create_alarms
+  alarm_sns_topic_arn = local.alarm_topic_arn
+  tags                = var.tags
 
   targets = {
     for name in local.enabled_shippers : name => {
@@ -243,8 +246,10 @@ module "upload" {
     runtime             = var.function_settings.runtime
     log_retention_days  = var.function_settings.log_retention_days
     create_alarms       = var.function_settings.create_alarms
-    alarm_sns_topic_arn = var.function_settings.alarm_sns_topic_arn
+    alarm_sns_topic_arn = local.alarm_topic_arn
     tracing_mode        = var.function_settings.tracing_mode
+
+    reserved_concurrent_executions = var.function_settings.reserved_concurrent_executions
   }
 }
 
@@ -259,7 +264,10 @@ module "alerting" {
   query_log_group_arns = concat([for g in aws_cloudwatch_log_group.alb : "${local.logs_arn}${g.name}"], [for n in var.alert_query_log_group_names : "${local.logs_arn}${n}"])
   search_domain_arns   = local.search_domain_arns
   secret_arns          = compact([var.search_secret_arn])
+  slack_webhook_url    = var.slack_webhook_url
   tags                 = var.tags
+
+  secret_recovery_window_days = var.secret_recovery_window_days
 
   environment_variables = merge(
     local.search_conn,
@@ -270,7 +278,9 @@ module "alerting" {
     runtime             = var.function_settings.runtime
     log_retention_days  = var.function_settings.log_retention_days
     create_alarms       = var.function_settings.create_alarms
-    alarm_sns_topic_arn = var.function_settings.alarm_sns_topic_arn
+    alarm_sns_topic_arn = local.alarm_topic_arn
     tracing_mode        = var.function_settings.tracing_mode
+
+    reserved_concurrent_executions = var.function_settings.reserved_concurrent_executions
   }
 }

@@ -42,7 +42,7 @@ output "upload_api_url" {
 }
 
 output "slack_secret_arn" {
-  description = "Secret to fill with the Slack webhook URL (aws secretsmanager put-secret-value), or null."
+  description = "Secret <name_prefix>/slack-webhook to fill with the Slack webhook URL (aws secretsmanager put-secret-value, unless slack_webhook_url was given), or null."
   value       = try(module.alerting[0].slack_secret_arn, null)
 }
 
@@ -59,4 +59,19 @@ output "agent_config_json" {
 output "agent_policy_arn" {
   description = "IAM policy for the log servers running the Kinesis Agent, or null."
   value       = try(module.agent_firehose[0].agent_policy_arn, null)
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm notifies (the created <name_prefix>-alarms, or alarm_sns_topic_arn)."
+  value       = local.alarm_topic_arn
+}
+
+output "alarm_names" {
+  description = "Names of every CloudWatch alarm of the pipeline (functions' errors, throttles and failure queues; trigger dead-letter queues)."
+  value = sort(concat(
+    flatten([for m in module.shipper : m.alarm_names]),
+    flatten([for m in module.upload : m.alarm_names]),
+    flatten([for m in module.alerting : m.alarm_names]),
+    flatten([for m in module.raw_triggers : values(m.alarm_names)]),
+  ))
 }

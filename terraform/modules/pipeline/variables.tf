@@ -1,11 +1,16 @@
 variable "name_prefix" {
-  description = "Prefix of every resource name."
+  description = "Prefix of every resource name: functions <name_prefix>-<key>, queues, log groups, alarms, topic, streams, schedule, secret, parameters, buckets <name_prefix>-<account>-<region>-<kind>. Two deployments in one account and region need two prefixes."
   type        = string
   default     = "logferry"
 
+  # 20 keeps every derived name within AWS's limits: the longest function name
+  # (<prefix>-access_log_to_search, or <prefix>-<log source>_to_search, see log_sources) within
+  # 56 so its role <function>-role fits IAM's 64; buckets <prefix>-<12-digit account>-<region>-quarantine
+  # within S3's 63 for every region name (at most 14 characters); the OpenSearch domain
+  # <prefix>-logs within 28.
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix))
-    error_message = "name_prefix must be 2-21 characters of a-z, 0-9 and '-', starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-20 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-' (derived names must fit S3's 63-character bucket names, IAM's 64-character role names and OpenSearch's 28-character domain names)."
   }
 }
 
@@ -15,7 +20,7 @@ variable "build_dir" {
 }
 
 variable "bucket_names" {
-  description = "Bucket names; a null entry becomes <name_prefix>-<account id>-<raw|analyzed|quarantine>."
+  description = "Bucket names; a null entry becomes <name_prefix>-<account id>-<region>-<raw|analyzed|quarantine>."
   type = object({
     raw        = optional(string)
     analyzed   = optional(string)
@@ -37,9 +42,25 @@ variable "bucket_kms_key_arn" {
 }
 
 variable "log_expiration_days" {
-  description = "Days after which objects in the raw bucket expire."
+  description = "Days after which objects in the raw bucket expire; null keeps them. Must exceed log_transition_to_ia_days."
   type        = number
   default     = 365
+
+  validation {
+    condition     = var.log_expiration_days == null || var.log_transition_to_ia_days == null || try(var.log_expiration_days > var.log_transition_to_ia_days, false)
+    error_message = "log_expiration_days (${coalesce(var.log_expiration_days, 0)}) must be greater than log_transition_to_ia_days (${coalesce(var.log_transition_to_ia_days, 0)}): S3 refuses a rule that expires raw objects before or when they move to STANDARD_IA. Raise log_expiration_days or set log_transition_to_ia_days = null."
+  }
+}
+
+variable "log_transition_to_ia_days" {
+  description = "Days after which objects in the raw bucket move to STANDARD_IA (at least 30); null keeps them in STANDARD."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.log_transition_to_ia_days == null || try(var.log_transition_to_ia_days >= 30, false)
+    error_message = "log_transition_to_ia_days must be null or at least 30 (the S3 minimum for STANDARD_IA)."
+  }
 }
 
 variable "trigger_via_sqs" {
@@ -49,18 +70,39 @@ variable "trigger_via_sqs" {
 }
 
 variable "function_settings" {
-  description = "Settings shared by every function (runtime, retention, alarms, tracing, concurrency)."
+  description = "Settings shared by every function: runtime (python3.11 or python3.12, what the zips carry), log retention, alarms, tracing, reserved concurrency (-1 = unreserved, the default: new accounts have none to reserve), and the shippers' timeout and memory."
   type = object({
     runtime                        = optional(string, "python3.12")
     log_retention_days             = optional(number, 30)
     create_alarms                  = optional(bool, true)
-    alarm_sns_topic_arn            = optional(string)
     tracing_mode                   = optional(string, "Active")
-    reserved_concurrent_executions = optional(number, 10)
+    reserved_concurrent_executions = optional(number, -1)
     timeout                        = optional(number, 300)
     memory_size                    = optional(number, 512)
   })
   default = {}
+}
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic every alarm notifies; null creates <name_prefix>-alarms (KMS-encrypted) for them."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.alarm_sns_topic_arn))
+    error_message = "alarm_sns_topic_arn must be null or an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
+}
+
+variable "alarm_email_addresses" {
+  description = "Email addresses subscribed to the created <name_prefix>-alarms topic (each confirms by mail); ignored when alarm_sns_topic_arn is given."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alarm_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+$", a))])
+    error_message = "alarm_email_addresses must be email addresses."
+  }
 }
 
 variable "enable_alb" {
@@ -147,9 +189,32 @@ variable "upload_prefix" {
 }
 
 variable "enable_alerting" {
-  description = "Deploy the scheduled alert function (log_alert) and its Slack webhook secret."
+  description = "Deploy the scheduled alert function (<name_prefix>-log_alert) and its Slack webhook secret <name_prefix>/slack-webhook."
   type        = bool
   default     = false
+}
+
+variable "slack_webhook_url" {
+  description = "Slack incoming-webhook URL stored as the secret's value (it is then in the state too); null leaves the secret without a value, to set with `aws secretsmanager put-secret-value`. Until it has one, alerts are evaluated but not posted."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.slack_webhook_url == null || can(regex("^https://", var.slack_webhook_url))
+    error_message = "slack_webhook_url must be null or an https:// webhook URL."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days Secrets Manager keeps the deleted Slack secret recoverable; 0 (the default) deletes it at once, so destroy-then-apply can create <name_prefix>/slack-webhook again."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
+  }
 }
 
 variable "alert_rules_json" {
@@ -255,8 +320,8 @@ variable "log_sources" {
   default = {}
 
   validation {
-    condition     = alltrue([for name in keys(var.log_sources) : can(regex("^[a-z][a-z0-9_]{0,30}$", name))])
-    error_message = "log_sources names must be lowercase letters, digits and _ (at most 31), starting with a letter."
+    condition     = alltrue([for name in keys(var.log_sources) : can(regex("^[a-z][a-z0-9_]{0,24}$", name))])
+    error_message = "log_sources names must be lowercase letters, digits and _ (at most 25), starting with a letter."
   }
   validation {
     condition = alltrue([for source in values(var.log_sources) : contains(

@@ -157,3 +157,22 @@ resource "aws_s3_bucket_notification" "this" {
     aws_sqs_queue_policy.this,
   ]
 }
+
+resource "aws_cloudwatch_metric_alarm" "dlq" {
+  for_each = var.create_alarms ? local.queued : {}
+
+  alarm_name          = "${aws_sqs_queue.dlq[each.key].name}-queued"
+  alarm_description   = "S3 events for ${each.value.function_name} failed ${each.value.max_receive_count} times and wait in ${aws_sqs_queue.dlq[each.key].name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq[each.key].name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([var.alarm_sns_topic_arn])
+  ok_actions          = compact([var.alarm_sns_topic_arn])
+  tags                = var.tags
+}

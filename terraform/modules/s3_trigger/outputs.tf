@@ -18,4 +18,7 @@ output "event_source_mapping_uuids" {
   value       = { for k, m in aws_lambda_event_source_mapping.this : k => m.uuid }
 }
 
-
+output "alarm_names" {
+  description = "Names of the dead-letter queue alarms, keyed by target (via_sqs targets, with create_alarms)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.dlq : k => a.alarm_name }
+}

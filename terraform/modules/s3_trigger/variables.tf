@@ -68,9 +68,26 @@ variable "targets" {
 }
 
 variable "queue_name_prefix" {
-  description = "Prefix of the SQS queue names created for via_sqs targets."
+  description = "Prefix of the SQS queue names created for via_sqs targets (<queue_name_prefix>-<key> and <queue_name_prefix>-<key>-dlq): the pipeline's name_prefix."
   type        = string
   default     = "logferry"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.queue_name_prefix))
+    error_message = "queue_name_prefix must be 1-40 characters of letters, digits, '-' and '_' (queue names are at most 80)."
+  }
+}
+
+variable "create_alarms" {
+  description = "Create a CloudWatch alarm <queue_name_prefix>-<key>-dlq-queued on messages in each dead-letter queue."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic notified by the dead-letter queue alarms; null creates alarms without actions."
+  type        = string
+  default     = null
 }
 
 variable "kms_key_arn" {

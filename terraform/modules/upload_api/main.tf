@@ -3,8 +3,9 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
+  function_name   = coalesce(var.function_name, "${var.name_prefix}-upload_url")
   allowlist_param = "/${var.name_prefix}/upload/allowlist"
-  allowlist_arn   = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter${local.allowlist_param}"
+  allowlist_arn   = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:parameter${local.allowlist_param}"
 }
 
 resource "aws_ssm_parameter" "allowlist" {
@@ -19,7 +20,7 @@ resource "aws_ssm_parameter" "allowlist" {
 module "function" {
   source = "../lambda_function"
 
-  function_name                  = var.function_name
+  function_name                  = local.function_name
   description                    = "Presigned S3 PUT URLs for on-prem log uploads"
   package_path                   = var.package_path
   runtime                        = var.function_settings.runtime

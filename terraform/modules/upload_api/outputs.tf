@@ -27,3 +27,8 @@ output "upload_prefix" {
   description = "Key prefix of uploaded objects (the serverlog_to_csv trigger prefix)."
   value       = var.upload_prefix
 }
+
+output "alarm_names" {
+  description = "Names of the presign function's CloudWatch alarms."
+  value       = module.function.alarm_names
+}

@@ -4,15 +4,15 @@ variable "name_prefix" {
   default     = "logferry"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
-    error_message = "name_prefix must be 2-31 characters of a-z, 0-9 and '-', starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-20 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-' (as the pipeline's)."
   }
 }
 
 variable "function_name" {
-  description = "Name of the presign function."
+  description = "Name of the presign function; null gives <name_prefix>-upload_url."
   type        = string
-  default     = "upload_url"
+  default     = null
 }
 
 variable "package_path" {
@@ -111,7 +111,7 @@ variable "function_settings" {
     create_alarms                  = optional(bool, true)
     alarm_sns_topic_arn            = optional(string)
     tracing_mode                   = optional(string, "Active")
-    reserved_concurrent_executions = optional(number, 10)
+    reserved_concurrent_executions = optional(number, -1)
   })
   default = {}
 }

@@ -21,9 +21,17 @@ module "logferry" {
   search_secret_arn    = var.search_secret_arn
   index_prefix         = var.index_prefix
 
+  log_expiration_days         = var.log_expiration_days
+  log_transition_to_ia_days   = var.log_transition_to_ia_days
+  force_destroy_buckets       = var.force_destroy_buckets
+  alarm_sns_topic_arn         = var.alarm_sns_topic_arn
+  alarm_email_addresses       = var.alarm_email_addresses
+  slack_webhook_url           = var.slack_webhook_url
+  secret_recovery_window_days = var.secret_recovery_window_days
+
   function_settings = {
-    runtime             = var.lambda_runtime
-    log_retention_days  = var.log_retention_days
-    alarm_sns_topic_arn = var.alarm_sns_topic_arn
+    runtime                        = var.lambda_runtime
+    log_retention_days             = var.log_retention_days
+    reserved_concurrent_executions = var.reserved_concurrent_executions
   }
 }

@@ -19,7 +19,7 @@ output "upload_api_url" {
 }
 
 output "slack_secret_arn" {
-  description = "Fill with: aws secretsmanager put-secret-value --secret-id <arn> --secret-string <webhook URL>."
+  description = "Fill with: aws secretsmanager put-secret-value --secret-id <arn> --secret-string <webhook URL> (until then alerts are evaluated, not posted)."
   value       = module.logferry.slack_secret_arn
 }
 
@@ -31,4 +31,14 @@ output "search_url" {
 output "agent_config_json" {
   description = "Kinesis Agent configuration for the web servers."
   value       = module.logferry.agent_config_json
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of every alarm (subscribe to it: aws sns subscribe --topic-arn <arn> --protocol email --notification-endpoint <address>)."
+  value       = module.logferry.alarm_topic_arn
+}
+
+output "alarm_names" {
+  description = "Every CloudWatch alarm of the deployment."
+  value       = module.logferry.alarm_names
 }

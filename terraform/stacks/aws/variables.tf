@@ -5,7 +5,7 @@ variable "region" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of every resource name."
+  description = "Prefix of every resource name (2-20 characters of a-z, 0-9, '-'); a second deployment in the same account and region needs another."
   type        = string
   default     = "logferry"
 }
@@ -17,7 +17,7 @@ variable "build_dir" {
 }
 
 variable "bucket_names" {
-  description = "Bucket names (raw, analyzed, quarantine); unset ones become <name_prefix>-<account>-<kind>."
+  description = "Bucket names (raw, analyzed, quarantine); unset ones become <name_prefix>-<account>-<region>-<kind>."
   type = object({
     raw        = optional(string)
     analyzed   = optional(string)
@@ -84,6 +84,19 @@ variable "enable_alerting" {
   default     = false
 }
 
+variable "slack_webhook_url" {
+  description = "Slack webhook URL for the alerts; null (the default) leaves the secret empty to set with `aws secretsmanager put-secret-value` (which keeps the URL out of the state)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "secret_recovery_window_days" {
+  description = "Recovery window of the Slack secret on destroy; 0 deletes it at once so destroy-then-apply works."
+  type        = number
+  default     = 0
+}
+
 variable "alert_rules_json" {
   description = "Alert rules (JSON)."
   type        = string
@@ -127,9 +140,33 @@ variable "trigger_via_sqs" {
 }
 
 variable "lambda_runtime" {
-  description = "Python runtime of the functions (scripts/build_lambdas.py builds binary wheels for python3.12)."
+  description = "Python runtime of the functions: python3.11 or python3.12 (scripts/build_lambdas.py puts compiled wheels for those two in the zips)."
   type        = string
   default     = "python3.12"
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency of every function; -1 (the default) leaves them unreserved, which a new account (quota 10) needs."
+  type        = number
+  default     = -1
+}
+
+variable "log_expiration_days" {
+  description = "Days after which raw log objects expire (greater than log_transition_to_ia_days); null keeps them."
+  type        = number
+  default     = 365
+}
+
+variable "log_transition_to_ia_days" {
+  description = "Days after which raw log objects move to STANDARD_IA (at least 30); null keeps them in STANDARD."
+  type        = number
+  default     = 30
+}
+
+variable "force_destroy_buckets" {
+  description = "Let `make destroy` delete the buckets with the objects still in them (for trial deployments)."
+  type        = bool
+  default     = false
 }
 
 variable "log_retention_days" {
@@ -139,9 +176,15 @@ variable "log_retention_days" {
 }
 
 variable "alarm_sns_topic_arn" {
-  description = "SNS topic for function Errors/Throttles alarms; null creates alarms without actions."
+  description = "SNS topic every alarm notifies (function errors/throttles, failure queues, DLQs); null creates <name_prefix>-alarms."
   type        = string
   default     = null
+}
+
+variable "alarm_email_addresses" {
+  description = "Email addresses subscribed to the created <name_prefix>-alarms topic (each confirms by mail)."
+  type        = list(string)
+  default     = []
 }
 
 variable "tags" {

@@ -1,18 +1,13 @@
 terraform {
-  required_version = ">= 1.6.0"
+  required_version = ">= 1.9.0"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.0"
+      version = "~> 6.0"
     }
   }
 
-  # State is local by default. For a team, configure a remote backend, e.g.:
-  # backend "s3" {
-  #   bucket       = "<state bucket>"
-  #   key          = "logferry/aws.tfstate"
-  #   region       = "<region>"
-  #   use_lockfile = true
-  # }
+  # State is local (terraform.tfstate here) unless backend.tf holds a backend block:
+  # cp backend.tf.example backend.tf and edit it (S3 with lockfile locking).
 }

@@ -18,7 +18,7 @@ resource "aws_cloudwatch_log_group" "alb" {
 module "function" {
   source = "../"
 
-  function_name  = "alb_to_cloudwatch"
+  function_name  = "logferry-alb_to_cloudwatch"
   package_path   = var.package_path
   s3_read_arns   = ["arn:aws:s3:::example-logferry-raw/alb/*"]
   log_group_arns = [aws_cloudwatch_log_group.alb.arn]

@@ -5,13 +5,13 @@ provider "aws" {
 variable "function_name" {
   description = "An existing function to notify."
   type        = string
-  default     = "alb_to_cloudwatch"
+  default     = "logferry-alb_to_cloudwatch"
 }
 
 variable "function_arn" {
   description = "ARN of that function."
   type        = string
-  default     = "arn:aws:lambda:eu-west-1:111122223333:function:alb_to_cloudwatch"
+  default     = "arn:aws:lambda:eu-west-1:111122223333:function:logferry-alb_to_cloudwatch"
 }
 
 module "triggers" {
@@ -24,7 +24,7 @@ module "triggers" {
     alb = {
       function_name              = var.function_name
       function_arn               = var.function_arn
-      role_name                  = "alb_to_cloudwatch-role"
+      role_name                  = "logferry-alb_to_cloudwatch-role"
       filter_prefix              = "alb/AWSLogs/"
       filter_suffix              = ".log.gz"
       via_sqs                    = true
