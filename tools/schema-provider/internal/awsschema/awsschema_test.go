@@ -398,3 +398,26 @@ func TestUnknownTypesAreErrors(t *testing.T) {
 		t.Errorf("known type gave %v", ok.Diagnostics)
 	}
 }
+
+func TestSetBlocksHoldingDynamicBecomeLists(t *testing.T) {
+	doc := `{"format_version":"1.0","provider_schemas":{"` + address + `":{
+	  "provider":{"block":{}},
+	  "resource_schemas":{"aws_wafv2_rule_group":{"block":{"block_types":{
+	    "rule":{"nesting_mode":"set","block":{
+	      "attributes":{"name":{"type":"string","required":true}},
+	      "block_types":{"statement":{"nesting_mode":"list","max_items":1,"block":{
+	        "attributes":{"and_statement":{"type":"dynamic","optional":true}}}}}}},
+	    "tag":{"nesting_mode":"set","block":{"attributes":{"key":{"type":"string","optional":true}}}}}}}},
+	  "data_source_schemas":{}}}}`
+	p, err := Load([]byte(doc), address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := p.Resources["aws_wafv2_rule_group"].Block
+	if got := nested(b, "rule").Nesting; got != tfprotov5.SchemaNestedBlockNestingModeList {
+		t.Errorf("rule nesting %s, want LIST", got)
+	}
+	if got := nested(b, "tag").Nesting; got != tfprotov5.SchemaNestedBlockNestingModeSet {
+		t.Errorf("tag nesting %s, want SET", got)
+	}
+}

@@ -161,11 +161,59 @@ func convertBlock(b *jsonBlock) (*tfprotov5.SchemaBlock, error) {
 		if err != nil {
 			return nil, fmt.Errorf("block %s: %w", name, err)
 		}
+		if mode == tfprotov5.SchemaNestedBlockNestingModeSet && holdsDynamic(block) {
+			// The engine refuses set blocks with a dynamic attribute at any depth (the extracted
+			// schema types some deeply recursive arguments, e.g. WAFv2 statements, as dynamic):
+			// serve them as list blocks, which take the same arguments.
+			mode = tfprotov5.SchemaNestedBlockNestingModeList
+		}
 		out.BlockTypes = append(out.BlockTypes, &tfprotov5.SchemaNestedBlock{
 			TypeName: name, Block: block, Nesting: mode, MinItems: nb.MinItems, MaxItems: nb.MaxItems,
 		})
 	}
 	return out, nil
+}
+
+// holdsDynamic reports whether a block has an attribute whose type contains DynamicPseudoType,
+// in itself or any nested block.
+func holdsDynamic(b *tfprotov5.SchemaBlock) bool {
+	for _, a := range b.Attributes {
+		if typeHoldsDynamic(a.Type) {
+			return true
+		}
+	}
+	for _, nb := range b.BlockTypes {
+		if holdsDynamic(nb.Block) {
+			return true
+		}
+	}
+	return false
+}
+
+func typeHoldsDynamic(t tftypes.Type) bool {
+	switch tt := t.(type) {
+	case tftypes.List:
+		return typeHoldsDynamic(tt.ElementType)
+	case tftypes.Set:
+		return typeHoldsDynamic(tt.ElementType)
+	case tftypes.Map:
+		return typeHoldsDynamic(tt.ElementType)
+	case tftypes.Object:
+		for _, at := range tt.AttributeTypes {
+			if typeHoldsDynamic(at) {
+				return true
+			}
+		}
+		return false
+	case tftypes.Tuple:
+		for _, et := range tt.ElementTypes {
+			if typeHoldsDynamic(et) {
+				return true
+			}
+		}
+		return false
+	}
+	return t.Is(tftypes.DynamicPseudoType)
 }
 
 func nestingMode(mode string) (tfprotov5.SchemaNestedBlockNestingMode, error) {
