@@ -22,7 +22,7 @@ import shutil
 import threading
 import time
 import urllib.error
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
@@ -32,7 +32,7 @@ import pytest
 
 from logferry.demo import SAMPLE_LB, SampleObject, alb_object, sample_objects
 from logferry.local.chain import Chain
-from logferry.local.deploy import FunctionPlan, Names, deploy_function, plan
+from logferry.local.deploy import deploy_function
 from logferry.local.endpoints import boto3_client, repo_root, wait_for
 from logferry.local.faultproxy import FaultProxy, Rule
 from logferry.samples.alb import alb_key, alb_lines
@@ -51,16 +51,16 @@ THROTTLED = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
 
 
 # -- helpers -------------------------------------------------------------------------------
-def _variant(chain: Chain, base: str, name: str, env: dict[str, str | None], **kw: Any) -> str:
-    """Deploy a copy of the planned function ``base`` as ``name`` with ``env`` changes.
+def _variant(chain: Chain, base: str, name: str, env: Mapping[str, str | None], **kw: Any) -> str:
+    """Deploy a copy of the stack's function ``base`` (its key) as ``name`` with ``env`` changes.
 
-    A ``None`` value removes the variable; ``kw`` overrides other plan fields (timeout...).
+    A ``None`` value removes the variable; ``kw`` overrides other spec fields (timeout...).
+    The copy has no trigger and no failure queue: the tests invoke it themselves.
     """
-    d = chain.deployment
-    planned = next(fn for fn in plan(Names(), d.search_url, d.search_engine) if fn.name == base)
+    planned = chain.deployment.spec().function(base)
     environment = {k: v for k, v in {**planned.environment, **env}.items() if v is not None}
-    copy: FunctionPlan = dataclasses.replace(
-        planned, name=name, environment=environment, prefix=None, **kw
+    copy = dataclasses.replace(
+        planned, name=name, environment=environment, trigger=None, failure_queue=None, **kw
     )
     deploy_function(chain.endpoints, BUILD_DIR, copy, progress=lambda line: None)
     return name

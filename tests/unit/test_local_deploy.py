@@ -37,7 +37,7 @@ def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LOGFERRY_STATE_DIR", str(tmp_path / "state"))
     folder = tmp_path / "build"
     folder.mkdir()
-    for name in PACKAGES:
+    for name in (*PACKAGES, "log_alert"):
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("handler.py", f"def handler(event, context):\n    return {name!r}\n")
@@ -48,34 +48,67 @@ def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_deploys_the_stack_names_and_settings(endpoints: Endpoints, build_dir: Path) -> None:
     notes: list[str] = []
     d = deploy(endpoints, build_dir, notes.append)
-    assert d.raw_bucket == "logferry-123456789012-raw"
+    assert d.account_id == boto3_client("sts", endpoints).get_caller_identity()["Account"]
+    assert d.raw_bucket == f"logferry-{d.account_id}-us-east-1-raw"
     assert d.upload_api_url == f"http://127.0.0.1:4568/{d.upload_api_id}/v1/"
     lam = boto3_client("lambda", endpoints)
-    alb = lam.get_function_configuration(FunctionName="alb_to_cloudwatch")
+    alb = lam.get_function_configuration(FunctionName="logferry-alb_to_cloudwatch")
     env = alb["Environment"]["Variables"]
     assert env["LOG_GROUP"] == "/logferry/alb"
     assert env["SEARCH_URL"] == "http://127.0.0.1:9200"
     assert env["SEARCH_ENGINE"] == "opensearch"
-    assert env["QUARANTINE_BUCKET"] == "logferry-123456789012-quarantine"
+    assert env["QUARANTINE_BUCKET"] == f"logferry-{d.account_id}-us-east-1-quarantine"
     assert (alb["Timeout"], alb["MemorySize"], alb["Handler"]) == (300, 512, "handler.handler")
-    upload = lam.get_function_configuration(FunctionName="upload_url")["Environment"]["Variables"]
-    assert upload["ALLOWLIST_PARAM"] == "/logferry/upload/allowlist"
-    assert upload["UPLOAD_PREFIX"] == "uploads/"
+    assert alb["Role"].endswith(":role/logferry-alb_to_cloudwatch-role")
+    csv = lam.get_function_configuration(FunctionName="logferry-serverlog_to_csv")
+    assert csv["Environment"]["Variables"]["QUARANTINE_PREFIX"] == "quarantine"
+    upload = lam.get_function_configuration(FunctionName="logferry-upload_url")
+    assert upload["Environment"]["Variables"]["ALLOWLIST_PARAM"] == "/logferry/upload/allowlist"
+    alert = lam.get_function_configuration(FunctionName="logferry-log_alert")
+    assert alert["Environment"]["Variables"]["SLACK_SECRET_ARN"] == d.slack_secret_arn
+    assert ":secret:logferry/slack-webhook" in d.slack_secret_arn
+    policy = boto3_client("iam", endpoints).get_role_policy(
+        RoleName="logferry-alb_to_cloudwatch-role", PolicyName="logferry-alb_to_cloudwatch-policy"
+    )["PolicyDocument"]
+    sids = [s["Sid"] for s in policy["Statement"]]
+    assert {"OwnLogGroup", "ReadObjects", "WriteLogGroups", "ConsumeQueue"} <= set(sids)
+    invoke = lam.get_function_event_invoke_config(FunctionName="logferry-alb_to_cloudwatch")
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"].endswith(
+        ":logferry-alb_to_cloudwatch-failures"
+    )
     ssm = boto3_client("ssm", endpoints)
     assert ssm.get_parameter(Name="/logferry/upload/allowlist")["Parameter"]["Value"] == (
         "127.0.0.1/32"
     )
+    assert ssm.get_parameter(Name="/logferry/alert/rules")["Parameter"]["Value"] == (
+        '{"rules": []}'
+    )
+    rule = boto3_client("events", endpoints).describe_rule(Name="logferry-alert-schedule")
+    assert rule["ScheduleExpression"] == "rate(5 minutes)"
     config = boto3_client("s3", endpoints).get_bucket_notification_configuration(
         Bucket=d.raw_bucket
-    )["LambdaFunctionConfigurations"]
+    )
+    assert "LambdaFunctionConfigurations" not in config
     filters = {
         c["Id"]: {r["Name"].lower(): r["Value"] for r in c["Filter"]["Key"]["FilterRules"]}
-        for c in config
+        for c in config["QueueConfigurations"]
     }
     assert filters["alb_to_cloudwatch"] == {"prefix": "alb/AWSLogs/", "suffix": ".log.gz"}
     assert filters["cwl_to_search"] == {"prefix": "cwl/"}
     assert filters["aws_logs_to_search"] == {"prefix": "aws/"}
+    assert filters["nginx_to_search"] == {"prefix": "agent-nginx/"}
     assert len(filters) == 7
+    sqs = boto3_client("sqs", endpoints)
+    url = sqs.get_queue_url(QueueName="logferry-alb_to_cloudwatch")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "1800"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["maxReceiveCount"] == 5
+    assert redrive["deadLetterTargetArn"].endswith(":logferry-alb_to_cloudwatch-dlq")
+    mappings = lam.list_event_source_mappings(FunctionName="logferry-alb_to_cloudwatch")
+    (mapping,) = mappings["EventSourceMappings"]
+    assert mapping["BatchSize"] == 10
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     saved = json.loads((build_dir.parent / "state" / "deployment.json").read_text())
     assert all(isinstance(value, str) for value in saved.values())
     assert load_deployment() == d
@@ -88,12 +121,17 @@ def test_a_second_deploy_updates_and_never_duplicates(
     notes: list[str] = []
     second = deploy(endpoints, build_dir, notes.append)
     assert second == first
-    assert sum("code unchanged" in note for note in notes) == 8
+    assert sum("code unchanged" in note for note in notes) == 9
     assert not any("created" in note for note in notes)
     apis = boto3_client("apigateway", endpoints).get_rest_apis()["items"]
     assert [a["name"] for a in apis] == ["logferry-upload"]
     functions = boto3_client("lambda", endpoints).list_functions()["Functions"]
-    assert len(functions) == len(first.functions()) == 8
+    assert len(functions) == len(first.functions()) == 9
+    lam = boto3_client("lambda", endpoints)
+    mappings = lam.list_event_source_mappings()["EventSourceMappings"]
+    assert len(mappings) == 7
+    secrets = boto3_client("secretsmanager", endpoints).list_secrets()["SecretList"]
+    assert [s["Name"] for s in secrets] == ["logferry/slack-webhook"]
 
 
 def test_missing_zip_and_missing_search_are_named(endpoints: Endpoints, build_dir: Path) -> None:

@@ -1,11 +1,12 @@
-"""Deploy the pipeline into the local emulator: the interim twin of `terraform/stacks/local`.
+"""Deploy `terraform/stacks/local` into the local emulator from its spec (`logferry.local.spec`).
 
-Same names and environment as the stack (`<prefix>-<account>-raw|analyzed|quarantine` buckets,
-functions named after their folders, `/<prefix>/alb` log group, `/<prefix>/upload/allowlist`,
-REST API `<prefix>-upload` with stage `v1`), plus two local-only variants of
-`access_log_to_search` (nginx and API Gateway logs) so one deployment covers every format.
-Every step is create-or-update, so running it again updates and never duplicates.
-The result is written as a flat `deployment.json` in the state directory.
+The account comes from STS `get_caller_identity`; every resource the spec lists is created
+or updated: buckets, log groups, SSM parameters, the Slack secret, one role with its inline
+policy per function, failure queues as on-failure destinations, SQS trigger queues with
+their DLQ, queue policy and event source mapping (ReportBatchItemFailures), the raw bucket's
+notification configuration, the alert schedule, and the upload REST API with its resource
+policy and invoke permission. Every step is create-or-update, so re-running never
+duplicates. The result is written as a flat `deployment.json` in the state directory.
 """
 
 from __future__ import annotations
@@ -14,19 +15,27 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from logferry.local.endpoints import REGION, Endpoints, boto3_client, state_dir
+from logferry.local.spec import (
+    LOG_SOURCES,
+    PREFIXES,
+    Function,
+    Inputs,
+    Names,
+    Route,
+    StackSpec,
+    Trigger,
+    local_stack,
+)
 
 Progress = Callable[[str], None]
 DEPLOYMENT_FILE = "deployment.json"
-ACCOUNT_ID = "123456789012"
-"""The account moto answers for."""
-RUNTIME = "python3.12"
 ASSUME_LAMBDA = json.dumps(
     {
         "Version": "2012-10-17",
@@ -39,20 +48,6 @@ ASSUME_LAMBDA = json.dumps(
         ],
     }
 )
-
-
-@dataclass(frozen=True)
-class FunctionPlan:
-    """One function to deploy: its zip, settings and (for S3-triggered ones) key filter."""
-
-    name: str
-    package: str
-    environment: dict[str, str]
-    prefix: str | None = None
-    suffix: str = ""
-    timeout: int = 300
-    memory: int = 512
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,9 +80,13 @@ class Deployment:
     aws_logs_function: str
     serverlog_function: str
     upload_function: str
+    alert_function: str
     upload_api_id: str
     upload_api_url: str
     allowlist_param: str
+    rules_param: str
+    slack_secret_arn: str
+    name_prefix: str = "logferry"
 
     def functions(self) -> list[str]:
         """Names of every deployed function."""
@@ -97,130 +96,39 @@ class Deployment:
         """The deployment.json text."""
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
-
-@dataclass(frozen=True)
-class Names:
-    """Resource names derived from the prefix, as the Terraform pipeline module derives them."""
-
-    prefix: str = "logferry"
-    account_id: str = ACCOUNT_ID
-
-    def bucket(self, kind: str) -> str:
-        """`<prefix>-<account>-<raw|analyzed|quarantine>`."""
-        return f"{self.prefix}-{self.account_id}-{kind}"
-
-    @property
-    def alb_log_group(self) -> str:
-        """The CloudWatch Logs group receiving ALB lines."""
-        return f"/{self.prefix}/alb"
-
-    @property
-    def allowlist_param(self) -> str:
-        """The SSM StringList of CIDRs allowed to request upload URLs."""
-        return f"/{self.prefix}/upload/allowlist"
-
-    @property
-    def upload_api(self) -> str:
-        """The REST API serving upload URLs."""
-        return f"{self.prefix}-upload"
-
-
-PREFIXES = {
-    "alb": "alb/AWSLogs/",
-    "cwl": "cwl/",
-    "access": "agent/",
-    "nginx": "agent-nginx/",
-    "apigw": "apigw/",
-    "upload": "uploads/",
-    "aws": "aws/",
-}
-"""Raw-bucket key prefixes (the stack's defaults; nginx and apigw are local-only extras)."""
-QUARANTINE_PREFIX = "quarantine"
-INDEX_PREFIX = "logferry"
-STAGE = "v1"
-
-
-def plan(names: Names, search_url: str, search_engine: str) -> list[FunctionPlan]:
-    """The functions of the local stack with their environment, as terraform sets it."""
-    search_env = {
-        "SEARCH_URL": search_url,
-        "SEARCH_ENGINE": search_engine,
-        "SEARCH_AUTH": "none",
-        "INDEX_PREFIX": INDEX_PREFIX,
-        "QUARANTINE_BUCKET": names.bucket("quarantine"),
-        "QUARANTINE_PREFIX": QUARANTINE_PREFIX,
-    }
-    access = "access_log_to_search"
-    return [
-        FunctionPlan(
-            "alb_to_cloudwatch",
-            "alb_to_cloudwatch",
-            {**search_env, "LOG_GROUP": names.alb_log_group, "SINKS": "cloudwatch,search"},
-            PREFIXES["alb"],
-            ".log.gz",
-            description="ALB access logs from S3 to CloudWatch Logs and search",
-        ),
-        FunctionPlan(
-            "cwl_to_search",
-            "cwl_to_search",
-            {**search_env, "SINKS": "search"},
-            PREFIXES["cwl"],
-            description="CloudWatch Logs subscription data (Firehose objects) to search",
-        ),
-        FunctionPlan(
-            access,
-            access,
-            {**search_env, "LOG_FORMAT": "apache", "SINKS": "search,status_counts"},
-            PREFIXES["access"],
-            description="Apache access logs to search",
-        ),
-        FunctionPlan(
-            f"{access}_nginx",
-            access,
-            {**search_env, "LOG_FORMAT": "nginx", "SINKS": "search,status_counts"},
-            PREFIXES["nginx"],
-            description="nginx access logs to search (local-only variant)",
-        ),
-        FunctionPlan(
-            "apigw_to_search",
-            access,
-            {**search_env, "LOG_FORMAT": "apigw", "SINKS": "search,status_counts"},
-            PREFIXES["apigw"],
-            description="API Gateway access logs to search (local-only variant)",
-        ),
-        FunctionPlan(
-            "aws_logs_to_search",
-            access,
-            {**search_env, "LOG_FORMAT": "auto", "SINKS": "search"},
-            PREFIXES["aws"],
-            description="auto logs under aws/ to search (the stack's log_sources.aws_logs)",
-        ),
-        FunctionPlan(
-            "serverlog_to_csv",
-            "serverlog_to_csv",
-            {"OUTPUT_BUCKET": names.bucket("analyzed"), "SINKS": "csv"},
-            PREFIXES["upload"],
-            description="Uploaded uptime+vmstat server logs to CSV",
-        ),
-        FunctionPlan(
-            "upload_url",
-            "upload_url",
-            {
-                "RAW_BUCKET": names.bucket("raw"),
-                "UPLOAD_PREFIX": PREFIXES["upload"],
-                "ALLOWLIST_PARAM": names.allowlist_param,
-                "URL_TTL_SECONDS": "300",
-                "MAX_AGE_DAYS": "31",
-            },
-            timeout=10,
-            memory=256,
-            description="Presigned S3 PUT URLs for on-prem log uploads",
-        ),
-    ]
+    def spec(self) -> StackSpec:
+        """The spec this deployment was made from."""
+        return local_stack(
+            Inputs(
+                self.account_id,
+                self.region,
+                self.name_prefix,
+                self.search_url,
+                self.search_engine,
+            )
+        )
 
 
 def _code(code: str, error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code")) == code
+
+
+def _policy(fn: Function) -> str:
+    statements = [
+        {"Sid": s.sid, "Effect": "Allow", "Action": list(s.actions), "Resource": list(s.resources)}
+        for s in fn.statements
+    ]
+    own = [f"arn:aws:logs:*:*:log-group:{fn.log_group}:*"]
+    statements.insert(
+        0,
+        {
+            "Sid": "OwnLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": own,
+        },
+    )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 class _Deployer:
@@ -233,6 +141,9 @@ class _Deployer:
         self.iam = boto3_client("iam", endpoints)
         self.lam = boto3_client("lambda", endpoints)
         self.ssm = boto3_client("ssm", endpoints)
+        self.sqs = boto3_client("sqs", endpoints)
+        self.events = boto3_client("events", endpoints)
+        self.secrets = boto3_client("secretsmanager", endpoints)
         self.apigw = boto3_client("apigateway", endpoints)
 
     def bucket(self, name: str) -> None:
@@ -251,24 +162,51 @@ class _Deployer:
                 raise
         self.logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
 
-    def role(self, name: str) -> str:
-        try:
-            return str(self.iam.get_role(RoleName=name)["Role"]["Arn"])
-        except ClientError:
-            created = self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=ASSUME_LAMBDA)
-            return str(created["Role"]["Arn"])
+    def parameter(self, name: str, kind: str, value: str) -> None:
+        self.ssm.put_parameter(Name=name, Value=value, Type=kind, Overwrite=True)
 
-    def function(self, fn: FunctionPlan, build_dir: Path) -> str:
+    def secret(self, name: str, description: str) -> str:
+        """The secret's ARN; its value is left alone (set outside the deployment)."""
+        try:
+            return str(self.secrets.describe_secret(SecretId=name)["ARN"])
+        except ClientError as error:
+            if not _code("ResourceNotFoundException", error):
+                raise
+        return str(self.secrets.create_secret(Name=name, Description=description)["ARN"])
+
+    def queue(self, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+        """(URL, ARN) of queue `name`, created or with `attributes` set."""
+        try:
+            url = str(self.sqs.get_queue_url(QueueName=name)["QueueUrl"])
+            if attributes:
+                self.sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        except ClientError as error:
+            if "NonExistentQueue" not in str(error.response.get("Error", {}).get("Code")):
+                raise
+            url = str(self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+        got = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return url, str(got["Attributes"]["QueueArn"])
+
+    def role(self, fn: Function, policy: str) -> str:
+        try:
+            arn = str(self.iam.get_role(RoleName=fn.role)["Role"]["Arn"])
+        except ClientError:
+            created = self.iam.create_role(RoleName=fn.role, AssumeRolePolicyDocument=ASSUME_LAMBDA)
+            arn = str(created["Role"]["Arn"])
+        self.iam.put_role_policy(RoleName=fn.role, PolicyName=fn.policy, PolicyDocument=policy)
+        return arn
+
+    def function(self, fn: Function, build_dir: Path) -> str:
         zip_path = build_dir / f"{fn.package}.zip"
         if not zip_path.is_file():
             raise FileNotFoundError(f"{zip_path} not found: build the zips with `make build`")
         code = zip_path.read_bytes()
-        self.log_group(f"/aws/lambda/{fn.name}", 1)
+        self.log_group(fn.log_group, fn.log_retention_days)
         config: dict[str, Any] = {
             "FunctionName": fn.name,
-            "Role": self.role(f"{fn.name}-role"),
-            "Handler": "handler.handler",
-            "Runtime": RUNTIME,
+            "Role": self.role(fn, _policy(fn)),
+            "Handler": fn.handler,
+            "Runtime": fn.runtime,
             "Timeout": fn.timeout,
             "MemorySize": fn.memory,
             "Description": fn.description,
@@ -280,68 +218,148 @@ class _Deployer:
             if not _code("ResourceNotFoundException", error):
                 raise
             arn = str(self.lam.create_function(**config, Code={"ZipFile": code})["FunctionArn"])
-            self.progress(f"function {fn.name}: created from {zip_path.name}")
-            return arn
-        digest = base64.b64encode(hashlib.sha256(code).digest()).decode()
-        same = current.get("CodeSha256") == digest
-        if not same:
-            self.lam.update_function_code(FunctionName=fn.name, ZipFile=code)
-        arn = str(self.lam.update_function_configuration(**config)["FunctionArn"])
-        what = "configuration updated, code unchanged" if same else "updated"
+            what = "created"
+        else:
+            digest = base64.b64encode(hashlib.sha256(code).digest()).decode()
+            same = current.get("CodeSha256") == digest
+            if not same:
+                self.lam.update_function_code(FunctionName=fn.name, ZipFile=code)
+            arn = str(self.lam.update_function_configuration(**config)["FunctionArn"])
+            what = "configuration updated, code unchanged" if same else "updated"
+        self._concurrency(fn)
+        self._async_config(fn)
         self.progress(f"function {fn.name}: {what} from {zip_path.name}")
         return arn
 
-    def allow_s3(self, function: str, bucket: str) -> None:
+    def _concurrency(self, fn: Function) -> None:
+        if fn.reserved_concurrency < 0:
+            self.lam.delete_function_concurrency(FunctionName=fn.name)
+        else:
+            self.lam.put_function_concurrency(
+                FunctionName=fn.name, ReservedConcurrentExecutions=fn.reserved_concurrency
+            )
+
+    def _async_config(self, fn: Function) -> None:
+        destination: dict[str, Any] = {}
+        if fn.failure_queue:
+            retention = {"MessageRetentionPeriod": "1209600"}
+            _, arn = self.queue(fn.failure_queue, retention)
+            destination = {"OnFailure": {"Destination": arn}}
+        self.lam.put_function_event_invoke_config(
+            FunctionName=fn.name,
+            MaximumRetryAttempts=fn.maximum_retry_attempts,
+            MaximumEventAgeInSeconds=fn.maximum_event_age,
+            DestinationConfig=destination,
+        )
+
+    def permission(self, function: str, sid: str, principal: str, source_arn: str) -> None:
         try:
             self.lam.add_permission(
                 FunctionName=function,
-                StatementId=f"AllowS3Invoke-{bucket}-{function}",
+                StatementId=sid,
                 Action="lambda:InvokeFunction",
-                Principal="s3.amazonaws.com",
-                SourceArn=f"arn:aws:s3:::{bucket}",
-                SourceAccount=ACCOUNT_ID,
+                Principal=principal,
+                SourceArn=source_arn,
             )
         except ClientError as error:
             if not _code("ResourceConflictException", error):
                 raise
 
-    def notifications(self, bucket: str, targets: list[tuple[FunctionPlan, str]]) -> None:
-        """Replace the bucket's notification configuration (so re-runs never duplicate)."""
-        configs = []
-        for fn, arn in targets:
-            rules = [{"Name": "prefix", "Value": fn.prefix}]
-            if fn.suffix:
-                rules.append({"Name": "suffix", "Value": fn.suffix})
-            configs.append(
+    def trigger_queue(self, fn: Function, trigger: Trigger, bucket_arn: str) -> str:
+        """The SQS path: DLQ, queue with redrive and S3 policy, event source mapping."""
+        assert trigger.queue and trigger.dlq
+        _, dlq_arn = self.queue(trigger.dlq, {"MessageRetentionPeriod": "1209600"})
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": trigger.max_receive_count}
+        attributes = {
+            "VisibilityTimeout": str(trigger.visibility_timeout),
+            "MessageRetentionPeriod": "345600",
+            "RedrivePolicy": json.dumps(redrive),
+        }
+        url, arn = self.queue(trigger.queue, attributes)
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
                 {
-                    "Id": fn.name,
-                    "LambdaFunctionArn": arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": rules}},
+                    "Sid": "AllowBucketNotifications",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "s3.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": bucket_arn}},
                 }
+            ],
+        }
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        self._mapping(fn, trigger, arn)
+        return arn
+
+    def _mapping(self, fn: Function, trigger: Trigger, queue_arn: str) -> None:
+        settings: dict[str, Any] = {
+            "BatchSize": trigger.batch_size,
+            "MaximumBatchingWindowInSeconds": 0,
+            "FunctionResponseTypes": list(trigger.response_types),
+        }
+        found = self.lam.list_event_source_mappings(FunctionName=fn.name, EventSourceArn=queue_arn)[
+            "EventSourceMappings"
+        ]
+        if found:
+            self.lam.update_event_source_mapping(UUID=found[0]["UUID"], **settings)
+        else:
+            self.lam.create_event_source_mapping(
+                EventSourceArn=queue_arn, FunctionName=fn.name, **settings
             )
+
+    def notifications(self, bucket: str, targets: list[tuple[Function, str]]) -> None:
+        """Replace the bucket's notification configuration (so re-runs never duplicate)."""
+        queues, lambdas = [], []
+        for fn, arn in targets:
+            assert fn.trigger is not None
+            rules = [{"Name": "prefix", "Value": fn.trigger.prefix}]
+            if fn.trigger.suffix:
+                rules.append({"Name": "suffix", "Value": fn.trigger.suffix})
+            config = {
+                "Id": fn.key,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": rules}},
+            }
+            if fn.trigger.via == "sqs":
+                queues.append({**config, "QueueArn": arn})
+            else:
+                lambdas.append({**config, "LambdaFunctionArn": arn})
         self.s3.put_bucket_notification_configuration(
-            Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configs}
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": queues,
+                "LambdaFunctionConfigurations": lambdas,
+            },
         )
-        self.progress(f"bucket {bucket}: {len(configs)} notifications")
+        self.progress(f"bucket {bucket}: {len(queues)} queue and {len(lambdas)} notifications")
 
-    def allowlist(self, name: str, cidrs: list[str]) -> None:
-        self.ssm.put_parameter(Name=name, Value=",".join(cidrs), Type="StringList", Overwrite=True)
+    def schedule(self, name: str, expression: str, function_arn: str, function: str) -> None:
+        rule = self.events.put_rule(Name=name, ScheduleExpression=expression, State="ENABLED")
+        self.events.put_targets(Rule=name, Targets=[{"Id": function, "Arn": function_arn}])
+        self.permission(function, "AllowEventBridgeInvoke", "events.amazonaws.com", rule["RuleArn"])
+        self.progress(f"schedule {name}: {expression} -> {function}")
 
-    def upload_api(self, name: str, function_arn: str) -> str:
-        """The REST API `GET /` -> upload_url (Lambda proxy), deployed to stage v1."""
+    def upload_api(self, route: Route, function_arn: str, cidrs: tuple[str, ...]) -> str:
+        """The REST API `GET /` -> upload_url (Lambda proxy), deployed to its stage."""
         apis = self.apigw.get_rest_apis(limit=500)["items"]
-        api = next((a for a in apis if a["name"] == name), None)
+        api = next((a for a in apis if a["name"] == route.api), None)
         if api is None:
             api = self.apigw.create_rest_api(
-                name=name, endpointConfiguration={"types": ["REGIONAL"]}
+                name=route.api,
+                endpointConfiguration={"types": ["REGIONAL"]},
+                policy=_api_policy(cidrs),
             )
         api_id = str(api["id"])
         resources = self.apigw.get_resources(restApiId=api_id)["items"]
-        root = next(r["id"] for r in resources if r["path"] == "/")
-        if "GET" not in next(r for r in resources if r["path"] == "/").get("resourceMethods", {}):
+        resource = next(r for r in resources if r["path"] == route.path)
+        if route.method not in resource.get("resourceMethods", {}):
             self.apigw.put_method(
-                restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE"
+                restApiId=api_id,
+                resourceId=resource["id"],
+                httpMethod=route.method,
+                authorizationType="NONE",
             )
         uri = (
             f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
@@ -349,15 +367,37 @@ class _Deployer:
         )
         self.apigw.put_integration(
             restApiId=api_id,
-            resourceId=root,
-            httpMethod="GET",
+            resourceId=resource["id"],
+            httpMethod=route.method,
             type="AWS_PROXY",
             integrationHttpMethod="POST",
             uri=uri,
         )
-        self.apigw.create_deployment(restApiId=api_id, stageName=STAGE)
-        self.progress(f"REST API {name} ({api_id}): GET / -> upload_url, stage {STAGE}")
+        self.apigw.create_deployment(restApiId=api_id, stageName=route.stage)
+        account = function_arn.split(":")[4]
+        source = f"arn:aws:execute-api:{REGION}:{account}:{api_id}/*/{route.method}{route.path}"
+        self.permission(route.function, "AllowApiGatewayInvoke", "apigateway.amazonaws.com", source)
+        self.progress(
+            f"REST API {route.api} ({api_id}): {route.method} {route.path} -> {route.function},"
+            f" stage {route.stage}"
+        )
         return api_id
+
+
+def _api_policy(cidrs: tuple[str, ...]) -> str:
+    """The upload API's resource policy: invoke allowed, denied outside `cidrs`."""
+    invoke = {"Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}
+    deny = {"NotIpAddress": {"aws:SourceIp": list(cidrs)}}
+    statements = [
+        {"Sid": "AllowInvoke", "Effect": "Allow", **invoke},
+        {"Sid": "DenyOtherSources", "Effect": "Deny", **invoke, "Condition": deny},
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def account_id(endpoints: Endpoints) -> str:
+    """The account the emulator answers for (STS GetCallerIdentity)."""
+    return str(boto3_client("sts", endpoints).get_caller_identity()["Account"])
 
 
 def deploy(
@@ -368,67 +408,110 @@ def deploy(
     prefix: str = "logferry",
     allowed_cidrs: list[str] | None = None,
 ) -> Deployment:
-    """Create or update the whole local pipeline and write `deployment.json`."""
+    """Create or update the whole local stack and write `deployment.json`.
+
+    The stack's variables take the running components' values: `search_endpoint` and
+    `search_engine` the local search node's, `aws_endpoint` the emulator's.
+    """
     if not endpoints.search:
         raise ValueError("the local stack runs no search node: start it with search enabled")
-    names = Names(prefix)
-    engine = endpoints.search_engine or "elasticsearch"
+    inputs = Inputs(
+        account_id(endpoints),
+        REGION,
+        prefix,
+        endpoints.search,
+        endpoints.search_engine or "elasticsearch",
+        tuple(allowed_cidrs or ["127.0.0.1/32"]),
+    )
+    spec = local_stack(inputs)
     step = _Deployer(endpoints, progress)
-    for kind in ("raw", "analyzed", "quarantine"):
-        step.bucket(names.bucket(kind))
-    step.log_group(names.alb_log_group, 90)
-    step.allowlist(names.allowlist_param, allowed_cidrs or ["127.0.0.1/32"])
-    functions = plan(names, endpoints.search, engine)
-    arns = {fn.name: step.function(fn, build_dir) for fn in functions}
+    for bucket in spec.buckets:
+        step.bucket(bucket)
+    for group in spec.log_groups:
+        step.log_group(group.name, group.retention_days)
+    for parameter in spec.parameters:
+        step.parameter(parameter.name, parameter.type, parameter.value)
+    names = Names(prefix, inputs.account_id, REGION)
+    placeholder = names.arn("secretsmanager", f"secret:{names.slack_secret}")
+    secrets = {s.name: step.secret(s.name, s.description) for s in spec.secrets}
+    functions = [_resolve(fn, placeholder, secrets[names.slack_secret]) for fn in spec.functions]
+    arns = {fn.key: step.function(fn, build_dir) for fn in functions}
     raw = names.bucket("raw")
-    triggered = [fn for fn in functions if fn.prefix is not None]
-    for fn in triggered:
-        step.allow_s3(fn.name, raw)
-    step.notifications(raw, [(fn, arns[fn.name]) for fn in triggered])
-    api_id = step.upload_api(names.upload_api, arns["upload_url"])
+    targets = []
+    for fn in (f for f in functions if f.trigger is not None):
+        assert fn.trigger is not None
+        if fn.trigger.via == "sqs":
+            targets.append((fn, step.trigger_queue(fn, fn.trigger, f"arn:aws:s3:::{raw}")))
+        else:
+            sid = f"AllowS3Invoke-{raw}-{fn.key}"
+            step.permission(fn.name, sid, "s3.amazonaws.com", f"arn:aws:s3:::{raw}")
+            targets.append((fn, arns[fn.key]))
+    step.notifications(raw, targets)
+    by_name = {fn.name: fn for fn in functions}
+    for schedule in spec.schedules:
+        target = by_name[schedule.function]
+        step.schedule(schedule.name, schedule.expression, arns[target.key], target.name)
+    route = spec.routes[0]
+    api_id = step.upload_api(route, arns[by_name[route.function].key], inputs.upload_allowed_cidrs)
     gateway = (endpoints.gateway or "").rstrip("/")
     deployment = Deployment(
         region=REGION,
-        account_id=names.account_id,
+        account_id=inputs.account_id,
         aws_endpoint=endpoints.aws,
         search_url=endpoints.search,
-        search_engine=engine,
+        search_engine=inputs.search_engine,
         raw_bucket=raw,
         analyzed_bucket=names.bucket("analyzed"),
         quarantine_bucket=names.bucket("quarantine"),
-        quarantine_prefix=QUARANTINE_PREFIX,
-        index_prefix=INDEX_PREFIX,
+        quarantine_prefix=spec.function("alb_to_cloudwatch").environment["QUARANTINE_PREFIX"],
+        index_prefix=spec.function("alb_to_cloudwatch").environment["INDEX_PREFIX"],
         alb_log_group=names.alb_log_group,
         alb_prefix=PREFIXES["alb"],
         cwl_prefix=PREFIXES["cwl"],
         access_prefix=PREFIXES["access"],
-        nginx_prefix=PREFIXES["nginx"],
-        apigw_prefix=PREFIXES["apigw"],
-        aws_prefix=PREFIXES["aws"],
+        nginx_prefix=LOG_SOURCES["nginx"][0],
+        apigw_prefix=LOG_SOURCES["apigw"][0],
+        aws_prefix=LOG_SOURCES["aws_logs"][0],
         upload_prefix=PREFIXES["upload"],
-        alb_function="alb_to_cloudwatch",
-        cwl_function="cwl_to_search",
-        access_function="access_log_to_search",
-        nginx_function="access_log_to_search_nginx",
-        apigw_function="apigw_to_search",
-        aws_logs_function="aws_logs_to_search",
-        serverlog_function="serverlog_to_csv",
-        upload_function="upload_url",
+        alb_function=names.function("alb_to_cloudwatch"),
+        cwl_function=names.function("cwl_to_search"),
+        access_function=names.function("access_log_to_search"),
+        nginx_function=names.function("nginx_to_search"),
+        apigw_function=names.function("apigw_to_search"),
+        aws_logs_function=names.function("aws_logs_to_search"),
+        serverlog_function=names.function("serverlog_to_csv"),
+        upload_function=names.function("upload_url"),
+        alert_function=names.function("log_alert"),
         upload_api_id=api_id,
-        upload_api_url=f"{gateway}/{api_id}/{STAGE}/" if gateway else "",
+        upload_api_url=f"{gateway}/{api_id}/{route.stage}/" if gateway else "",
         allowlist_param=names.allowlist_param,
+        rules_param=names.rules_param,
+        slack_secret_arn=secrets[names.slack_secret],
+        name_prefix=prefix,
     )
     path = save_deployment(deployment)
     progress(f"deployment written to {path}")
     return deployment
 
 
-def deploy_function(
-    endpoints: Endpoints, build_dir: Path, fn: FunctionPlan, progress: Progress = print
-) -> str:
-    """Create or update one function (e.g. a test variant of a planned one); return its ARN.
+def _resolve(fn: Function, placeholder: str, secret_arn: str) -> Function:
+    """`fn` with the secret's name-derived ARN replaced by the created one (random suffix)."""
+    env = {k: secret_arn if v == placeholder else v for k, v in fn.environment.items()}
+    statements = tuple(
+        replace(
+            s, resources=tuple(secret_arn if r == f"{placeholder}*" else r for r in s.resources)
+        )
+        for s in fn.statements
+    )
+    return replace(fn, environment=env, statements=statements)
 
-    No trigger is added: invoke it directly, as an S3 notification would.
+
+def deploy_function(
+    endpoints: Endpoints, build_dir: Path, fn: Function, progress: Progress = print
+) -> str:
+    """Create or update one function (e.g. a test variant of a spec'd one); return its ARN.
+
+    Its trigger is not deployed: invoke it directly, as an S3 notification would.
     """
     return _Deployer(endpoints, progress).function(fn, build_dir)
 
@@ -456,4 +539,7 @@ def load_deployment(path: Path | None = None) -> Deployment:
     except FileNotFoundError:
         raise FileNotFoundError(f"{target} not found: run `logferry local deploy`") from None
     known = {name: raw[name] for name in Deployment.__dataclass_fields__ if name in raw}
-    return Deployment(**known)
+    try:
+        return Deployment(**known)
+    except TypeError as error:
+        raise ValueError(f"{target} is from an older deploy ({error}): run it again") from None

@@ -177,7 +177,8 @@ def receive(esm: Any) -> tuple[Any, list[Any]] | None:
     if queue is None:
         return None
     count = int(esm.batch_size or DEFAULT_BATCH_SIZE)
-    messages = backend.receive_message(queue_name, count, 0, int(queue.visibility_timeout))
+    timeout = int(queue.visibility_timeout)  # type: ignore[attr-defined]
+    messages = backend.receive_message(queue_name, count, 0, timeout)
     return (queue, messages) if messages else None
 
 
