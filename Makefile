@@ -8,9 +8,15 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test unit e2e lint fmt bench bench-alb bench-large bench-formats build up down status demo clean \
-	tofu tf-check tf-validate plan deploy destroy
+	tofu tf-check tf-validate tf-test tf-plan tf-cli plan deploy destroy
 STACK ?= local
+# Offline checks: OpenTofu + the schema provider, built once per machine (scripts/install-tofu.sh).
 TOFU := scripts/tofu
+TF_OFFLINE := scripts/tf-offline.sh
+# Real deployments: terraform or tofu from PATH against the real registry (TF=... chooses).
+TF ?= $(shell command -v terraform >/dev/null 2>&1 && echo terraform || { command -v tofu >/dev/null 2>&1 && echo tofu; })
+# A shell that sourced the offline env.sh must not deploy through the schema provider.
+TF_RUN = $(if $(findstring logferry/tofu/tofurc,$(TF_CLI_CONFIG_FILE)),env -u TF_CLI_CONFIG_FILE) $(TF)
 CHECKOV := .cache/checkov-venv/bin/checkov
 
 help: ## List the targets
@@ -79,7 +85,7 @@ status: setup ## Show each local component's pid, url and health
 demo: setup build ## Start the local stack, deploy, ship sample logs of every format, show results
 	$(BIN)/python -m logferry.demo
 
-tofu: ## Build OpenTofu and the aws provider from the Go module proxy (cached, offline mirror)
+tofu: ## Build the offline toolchain: OpenTofu + the aws schema provider (cached, once per machine)
 	scripts/install-tofu.sh
 
 $(CHECKOV): terraform/requirements-checkov.txt
@@ -87,27 +93,38 @@ $(CHECKOV): terraform/requirements-checkov.txt
 	.cache/checkov-venv/bin/python -m pip install --quiet -r terraform/requirements-checkov.txt
 	@touch $@
 
-tf-check: setup $(CHECKOV) ## Terraform: fmt check, static checks, checkov security scan
+tf-check: setup $(CHECKOV) ## Terraform offline: fmt, static checks, validate, tofu test, plan, tests/terraform, checkov
 	$(TOFU) fmt -check -recursive terraform
 	@$(PYTEST) tests/unit/test_terraform_static.py
+	@$(MAKE) --no-print-directory tf-validate tf-test tf-plan
+	@$(PYTEST) tests/terraform
 	$(CHECKOV) --config-file terraform/.checkov.yaml
 
-tf-validate: ## Terraform: init + validate every module, example and stack (needs the aws provider)
-	@set -e; for d in terraform/modules/*/ terraform/modules/*/example terraform/stacks/aws terraform/stacks/local; do \
-	  echo "tf-validate: $$d"; \
-	  $(TOFU) -chdir=$$d init -backend=false -input=false -no-color >/dev/null; \
-	  $(TOFU) -chdir=$$d validate -no-color; done
+tf-validate: ## Terraform offline: init + validate every module, example and both stacks
+	@$(TF_OFFLINE) validate
 
-plan: build ## Terraform plan of STACK (local or aws; default local)
-	$(TOFU) -chdir=terraform/stacks/$(STACK) init -input=false
-	$(TOFU) -chdir=terraform/stacks/$(STACK) plan
+tf-test: ## Terraform offline: `tofu test` in every module (each must have tests/*.tftest.hcl)
+	@$(TF_OFFLINE) test
 
-deploy: build ## Build the zips and apply STACK (local or aws; default local)
-	$(TOFU) -chdir=terraform/stacks/$(STACK) init -input=false
-	$(TOFU) -chdir=terraform/stacks/$(STACK) apply -auto-approve
+tf-plan: build ## Terraform offline: plan both stacks; JSON in .cache/tf/plan-<stack>.json
+	@$(TF_OFFLINE) plan
 
-destroy: ## Destroy STACK (local or aws; default local)
-	$(TOFU) -chdir=terraform/stacks/$(STACK) destroy -auto-approve
+tf-cli:
+	@if [ -z "$(TF)" ]; then echo "neither terraform nor tofu is on PATH: install one" \
+	  "(https://developer.hashicorp.com/terraform/install, https://opentofu.org/docs/intro/install/)" \
+	  "or set TF=/path/to/terraform" >&2; exit 1; fi
+	@command -v $(TF) >/dev/null || { echo "TF=$(TF) is not an executable on PATH" >&2; exit 1; }
+
+plan: build tf-cli ## Terraform plan of STACK (local or aws; default local) with terraform or tofu (TF=) and the registry
+	$(TF_RUN) -chdir=terraform/stacks/$(STACK) init -input=false
+	$(TF_RUN) -chdir=terraform/stacks/$(STACK) plan
+
+deploy: build tf-cli ## Build the zips and apply STACK (local or aws; default local) with terraform or tofu (TF=) and the registry
+	$(TF_RUN) -chdir=terraform/stacks/$(STACK) init -input=false
+	$(TF_RUN) -chdir=terraform/stacks/$(STACK) apply -auto-approve
+
+destroy: build tf-cli ## Destroy STACK (local or aws; default local) with terraform or tofu (TF=) and the registry
+	$(TF_RUN) -chdir=terraform/stacks/$(STACK) destroy -auto-approve
 
 clean: ## Remove build outputs and caches (keeps .venv and the search/tofu caches)
 	rm -rf build .cache/lambda .pytest_cache .mypy_cache .ruff_cache

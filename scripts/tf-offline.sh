@@ -6,7 +6,8 @@
 #                                            without tests/*.tftest.hcl fails
 #   scripts/tf-offline.sh plan [STACK...]    plan stacks/aws (terraform.tfvars.example) and
 #                                            stacks/local (defaults); `tofu show -json` of each
-#                                            in .cache/tf/plan-<stack>.json
+#                                            in .cache/tf/plan-<stack>.json, the plan's text
+#                                            in .cache/tf/plan-<stack>.txt
 # The default sets run in a copy of terraform/ under .cache/tf/work (so init's .terraform dirs and
 # lock files never land in the tree); DIR arguments are used in place. Exit 1 if any step fails.
 set -euo pipefail
@@ -125,12 +126,16 @@ cmd_plan() {
     args=()
     [[ -f "$d/terraform.tfvars.example" ]] && args+=(-var-file=terraform.tfvars.example)
     echo "tf-plan: terraform/stacks/$s ${args[*]}"
+    rm -f "$OUT/plan-$s.json"
     if init "$d" && "$TOFU" -chdir="$d" plan -input=false -no-color -lock=false "${args[@]}" \
-      -out="$d/offline.tfplan" && "$TOFU" -chdir="$d" show -json offline.tfplan >"$OUT/plan-$s.json.tmp"; then
+      -out="$d/offline.tfplan" >"$OUT/plan-$s.txt" 2>&1 &&
+      "$TOFU" -chdir="$d" show -json offline.tfplan >"$OUT/plan-$s.json.tmp"; then
       mv "$OUT/plan-$s.json.tmp" "$OUT/plan-$s.json"
-      echo "tf-plan: wrote .cache/tf/plan-$s.json"
+      echo "tf-plan: $(grep -E '^(Plan|No changes)' "$OUT/plan-$s.txt")" \
+        "(full plan: .cache/tf/plan-$s.txt, JSON: .cache/tf/plan-$s.json)"
     else
-      rm -f "$OUT/plan-$s.json.tmp" "$OUT/plan-$s.json"
+      [[ -f "$OUT/plan-$s.txt" ]] && cat "$OUT/plan-$s.txt"
+      rm -f "$OUT/plan-$s.json.tmp"
       failed+=("$s")
     fi
   done
