@@ -8,6 +8,7 @@ Figures the tests measure are gathered in `.local-stack/e2e-figures.json`.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from logferry.local.deploy import deploy
 from logferry.local.endpoints import repo_root, state_dir
 from logferry.local.spec import Inputs, local_stack
 from logferry.local.stack import LocalStack
+from logferry.local.tf_deploy import terraform_deploy
 
 ROOT = repo_root()
 BUILD_DIR = ROOT / "build"
@@ -55,7 +57,10 @@ def chain() -> Iterator[Chain]:
         if _stale(BUILD_DIR):
             script = ROOT / "scripts" / "build_lambdas.py"
             subprocess.run([sys.executable, str(script)], check=True, capture_output=True)
-        deployment = deploy(endpoints, BUILD_DIR, progress=lambda line: None)
+        if os.environ.get("LOGFERRY_DEPLOY") == "terraform":  # the stack applied, real provider
+            deployment = terraform_deploy(endpoints, progress=lambda line: print(f"[tf] {line}"))
+        else:
+            deployment = deploy(endpoints, BUILD_DIR, progress=lambda line: None)
         print(f"chain ready in {time.monotonic() - began:.1f}s")
         yield Chain(endpoints, deployment)
     finally:

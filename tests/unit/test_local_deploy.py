@@ -16,6 +16,7 @@ from logferry.demo import PACKAGES
 from logferry.local.deploy import deploy, load_deployment
 from logferry.local.deploy_cli import register
 from logferry.local.endpoints import Endpoints, boto3_client
+from logferry.local.tf_deploy import terraform_deploy
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,11 @@ def test_deploys_the_stack_names_and_settings(endpoints: Endpoints, build_dir: P
         RoleName="logferry-alb_to_cloudwatch-role", PolicyName="logferry-alb_to_cloudwatch-policy"
     )["PolicyDocument"]
     sids = [s["Sid"] for s in policy["Statement"]]
-    assert {"OwnLogGroup", "ReadObjects", "WriteLogGroups", "ConsumeQueue"} <= set(sids)
+    assert {"OwnLogGroup", "ReadObjects", "WriteLogGroups", "SendFailures"} <= set(sids)
+    consume = boto3_client("iam", endpoints).get_role_policy(
+        RoleName="logferry-alb_to_cloudwatch-role", PolicyName="consume-logferry-alb_to_cloudwatch"
+    )["PolicyDocument"]
+    assert consume["Statement"][0]["Resource"].endswith(":logferry-alb_to_cloudwatch")
     invoke = lam.get_function_event_invoke_config(FunctionName="logferry-alb_to_cloudwatch")
     assert invoke["DestinationConfig"]["OnFailure"]["Destination"].endswith(
         ":logferry-alb_to_cloudwatch-failures"
@@ -148,3 +153,22 @@ def test_cli_registers_local_deploy(tmp_path: Path) -> None:
     args = parser.parse_args(["deploy", "--build-dir", str(tmp_path)])
     assert args.build_dir == tmp_path
     assert callable(args.func)
+
+
+def test_terraform_path_applies_the_stack_with_the_running_urls(
+    endpoints: Endpoints, build_dir: Path, tmp_path: Path
+) -> None:
+    """LOGFERRY_DEPLOY=terraform: a stand-in `tofu` records its calls (the resources come from
+    the Python deployer here); deployment.json is the same."""
+    expected = deploy(endpoints, build_dir, lambda _: None)
+    calls = tmp_path / "calls"
+    fake = tmp_path / "tofu"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake.chmod(0o755)
+    d = terraform_deploy(endpoints, lambda _: None, tf=str(fake))
+    assert d == expected
+    init, apply = calls.read_text().splitlines()
+    assert init.endswith("terraform/stacks/local init -input=false")
+    assert f"-var=aws_endpoint={endpoints.aws}" in apply.split()
+    assert "-var=search_engine=opensearch" in apply.split()
+    assert "apply -auto-approve" in apply

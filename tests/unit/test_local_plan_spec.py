@@ -177,6 +177,14 @@ def render(spec: StackSpec) -> dict[str, Any]:
         plan.add(triggers, "aws_sqs_queue", "dlq", {"name": t.dlq}, index=fn.key)
         plan.add(
             triggers,
+            "aws_iam_role_policy",
+            "consume",
+            {"name": t.consume_policy},
+            index=fn.key,
+            unknown={"policy": True},
+        )
+        plan.add(
+            triggers,
             "aws_lambda_event_source_mapping",
             "this",
             {
@@ -343,6 +351,12 @@ def _resource(plan: dict[str, Any], kind: str, index: Any = None) -> dict[str, A
                 function_name="nginx_to_search"
             ),
             "function.nginx_to_search.name",
+        ),
+        (
+            lambda p: _resource(p, "aws_iam_role_policy", "cwl_to_search")["values"].update(
+                name="consume"
+            ),
+            "function.cwl_to_search.consume_policy",
         ),
         (
             lambda p: _function(p, "apigw_to_search")["values"].update(

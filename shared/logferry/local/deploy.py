@@ -276,6 +276,25 @@ class _Deployer:
             "RedrivePolicy": json.dumps(redrive),
         }
         url, arn = self.queue(trigger.queue, attributes)
+        consume = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ConsumeQueue",
+                    "Effect": "Allow",
+                    "Action": [
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                        "sqs:ChangeMessageVisibility",
+                    ],
+                    "Resource": arn,
+                }
+            ],
+        }
+        self.iam.put_role_policy(
+            RoleName=fn.role, PolicyName=trigger.consume_policy, PolicyDocument=json.dumps(consume)
+        )
         policy = {
             "Version": "2012-10-17",
             "Statement": [
@@ -453,18 +472,30 @@ def deploy(
         step.schedule(schedule.name, schedule.expression, arns[target.key], target.name)
     route = spec.routes[0]
     api_id = step.upload_api(route, arns[by_name[route.function].key], inputs.upload_allowed_cidrs)
+    deployment = describe(endpoints, inputs, api_id, secrets[names.slack_secret])
+    path = save_deployment(deployment)
+    progress(f"deployment written to {path}")
+    return deployment
+
+
+def describe(endpoints: Endpoints, inputs: Inputs, api_id: str, secret_arn: str) -> Deployment:
+    """The `Deployment` record of the local stack deployed with `inputs`."""
+    spec = local_stack(inputs)
+    names = Names(inputs.name_prefix, inputs.account_id, inputs.region)
+    shipper = spec.function("alb_to_cloudwatch").environment
     gateway = (endpoints.gateway or "").rstrip("/")
-    deployment = Deployment(
-        region=REGION,
+    stage = spec.routes[0].stage
+    return Deployment(
+        region=inputs.region,
         account_id=inputs.account_id,
         aws_endpoint=endpoints.aws,
-        search_url=endpoints.search,
+        search_url=inputs.search_endpoint,
         search_engine=inputs.search_engine,
-        raw_bucket=raw,
+        raw_bucket=names.bucket("raw"),
         analyzed_bucket=names.bucket("analyzed"),
         quarantine_bucket=names.bucket("quarantine"),
-        quarantine_prefix=spec.function("alb_to_cloudwatch").environment["QUARANTINE_PREFIX"],
-        index_prefix=spec.function("alb_to_cloudwatch").environment["INDEX_PREFIX"],
+        quarantine_prefix=shipper["QUARANTINE_PREFIX"],
+        index_prefix=shipper["INDEX_PREFIX"],
         alb_log_group=names.alb_log_group,
         alb_prefix=PREFIXES["alb"],
         cwl_prefix=PREFIXES["cwl"],
@@ -483,15 +514,12 @@ def deploy(
         upload_function=names.function("upload_url"),
         alert_function=names.function("log_alert"),
         upload_api_id=api_id,
-        upload_api_url=f"{gateway}/{api_id}/{route.stage}/" if gateway else "",
+        upload_api_url=f"{gateway}/{api_id}/{stage}/" if gateway else "",
         allowlist_param=names.allowlist_param,
         rules_param=names.rules_param,
-        slack_secret_arn=secrets[names.slack_secret],
-        name_prefix=prefix,
+        slack_secret_arn=secret_arn,
+        name_prefix=inputs.name_prefix,
     )
-    path = save_deployment(deployment)
-    progress(f"deployment written to {path}")
-    return deployment
 
 
 def _resolve(fn: Function, placeholder: str, secret_arn: str) -> Function:

@@ -269,8 +269,14 @@ def _fields(fn: Function) -> dict[str, Any]:
 
 
 def derived_names(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per function name: the role, policy and log group names the plan gives it."""
+    """Per function name: the role, policy, log group and queue-consuming policy names the
+    plan gives it."""
     reading = _Reading(plan)
+    consume = {
+        r.index: _v(r.values, "name")
+        for r in reading.of("aws_iam_role_policy")
+        if r.name == "consume"
+    }
     found = {}
     for planned in reading.of("aws_lambda_function"):
         module = planned.module
@@ -281,6 +287,7 @@ def derived_names(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "role": _v(role, "name"),
             "policy": _v(policy, "name"),
             "log_group": _v(group, "name"),
+            "consume_policy": consume.get(_function_key(module, "")),
         }
     return found
 
@@ -328,7 +335,12 @@ def divergences(local: StackSpec, plan: dict[str, Any]) -> list[str]:
     _compare("function", mine, theirs, out)
     names = derived_names(plan)
     for fn in local.functions:
-        want = {"role": fn.role, "policy": fn.policy, "log_group": fn.log_group}
+        want = {
+            "role": fn.role,
+            "policy": fn.policy,
+            "log_group": fn.log_group,
+            "consume_policy": fn.trigger.consume_policy if fn.trigger else None,
+        }
         _compare(f"function.{fn.key}", want, names.get(fn.name, {}), out)
     _compare("log_group", _by(local.log_groups, "name"), _by(planned.log_groups, "name"), out)
     _compare("parameter", _by(local.parameters, "name"), _by(planned.parameters, "name"), out)

@@ -68,6 +68,11 @@ class Trigger:
     visibility_timeout: int = 6 * SHIPPER_TIMEOUT
     response_types: tuple[str, ...] = ("ReportBatchItemFailures",)
 
+    @property
+    def consume_policy(self) -> str | None:
+        """The inline policy letting the function's role consume the queue (SQS only)."""
+        return f"consume-{self.queue}" if self.queue else None
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -267,16 +272,6 @@ def _shipper(
         Statement("SendFailures", ("sqs:SendMessage",), (names.arn("sqs", f"{name}-failures"),)),
         Statement(
             "InvokeSelf", ("lambda:InvokeFunction",), (names.arn("lambda", f"function:{name}"),)
-        ),
-        Statement(
-            "ConsumeQueue",
-            (
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:GetQueueAttributes",
-                "sqs:ChangeMessageVisibility",
-            ),
-            (names.arn("sqs", names.function(key)),),
         ),
     ]
     return Function(
