@@ -85,7 +85,7 @@ run "function_settings" {
     error_message = "The default runtime must be python3.12 (the zips' compiled wheels)."
   }
   assert {
-    condition     = tolist(aws_lambda_function.this.architectures) == ["x86_64"]
+    condition     = tolist(aws_lambda_function.this.architectures) == tolist(["x86_64"])
     error_message = "The function must run on x86_64 only."
   }
   assert {
@@ -97,11 +97,11 @@ run "function_settings" {
     error_message = "Default timeout/memory must be 120 s and 512 MB."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables == tomap({ LOG_GROUP = "/logferry/alb", SINKS = "cloudwatch" })
+    condition     = one(aws_lambda_function.this.environment).variables == tomap({ LOG_GROUP = "/logferry/alb", SINKS = "cloudwatch" })
     error_message = "environment_variables must reach the function unchanged."
   }
   assert {
-    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active"
+    condition     = one(aws_lambda_function.this.tracing_config).mode == "Active"
     error_message = "X-Ray tracing must default to Active."
   }
   assert {
@@ -122,7 +122,7 @@ run "failures_go_to_the_queue_and_every_alarm_notifies" {
   command = plan
 
   assert {
-    condition     = aws_lambda_function_event_invoke_config.this.destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-west-1:123456789012:logferry-alb_to_cloudwatch-failures"
+    condition     = one(one(aws_lambda_function_event_invoke_config.this.destination_config).on_failure).destination == "arn:aws:sqs:eu-west-1:123456789012:logferry-alb_to_cloudwatch-failures"
     error_message = "Failed asynchronous invocations must go to the <function_name>-failures queue."
   }
   assert {
@@ -144,7 +144,7 @@ run "failures_go_to_the_queue_and_every_alarm_notifies" {
   assert {
     condition = alltrue([
       for a in concat(aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles, aws_cloudwatch_metric_alarm.failures) :
-      tolist(a.alarm_actions) == ["arn:aws:sns:eu-west-1:123456789012:logferry-alarms"]
+      tolist(a.alarm_actions) == tolist(["arn:aws:sns:eu-west-1:123456789012:logferry-alarms"])
     ])
     error_message = "Every alarm (errors, throttles, failures queue) must notify alarm_sns_topic_arn."
   }
@@ -188,7 +188,7 @@ run "iam_is_scoped_to_known_arns" {
     condition = alltrue([
       for s in data.aws_iam_policy_document.this.statement :
       !contains(["XRayTraces", "ReadQueryResults"], s.sid) || (
-        tolist(s.resources) == ["*"] &&
+        tolist(s.resources) == tolist(["*"]) &&
         length(setsubtract(s.actions, ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "logs:GetQueryResults", "logs:StopQuery"])) == 0
       )
     ])
@@ -288,7 +288,7 @@ run "vpc_function" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.vpc_config[0].subnet_ids == toset(["subnet-0123456789abcdef0"])
+    condition     = toset(one(aws_lambda_function.this.vpc_config).subnet_ids) == toset(["subnet-0123456789abcdef0"])
     error_message = "vpc_subnet_ids must reach the function's vpc_config."
   }
   assert {

@@ -42,7 +42,7 @@ run "private_encrypted_tls_only" {
     error_message = "All four public access blocks must be on."
   }
   assert {
-    condition     = aws_s3_bucket_ownership_controls.this.rule[0].object_ownership == "BucketOwnerEnforced"
+    condition     = one(aws_s3_bucket_ownership_controls.this.rule).object_ownership == "BucketOwnerEnforced"
     error_message = "ACLs must be disabled (BucketOwnerEnforced)."
   }
   assert {
@@ -76,15 +76,15 @@ run "lifecycle_defaults" {
   command = plan
 
   assert {
-    condition     = one(aws_s3_bucket_lifecycle_configuration.this.rule).transition[0].days == 30 && one(aws_s3_bucket_lifecycle_configuration.this.rule).transition[0].storage_class == "STANDARD_IA"
+    condition     = one(one(aws_s3_bucket_lifecycle_configuration.this.rule).transition).days == 30 && one(one(aws_s3_bucket_lifecycle_configuration.this.rule).transition).storage_class == "STANDARD_IA"
     error_message = "Objects must move to STANDARD_IA after 30 days by default."
   }
   assert {
-    condition     = one(aws_s3_bucket_lifecycle_configuration.this.rule).expiration[0].days == 365
+    condition     = one(one(aws_s3_bucket_lifecycle_configuration.this.rule).expiration).days == 365
     error_message = "Objects must expire after 365 days by default."
   }
   assert {
-    condition     = one(aws_s3_bucket_lifecycle_configuration.this.rule).abort_incomplete_multipart_upload[0].days_after_initiation == 7
+    condition     = one(one(aws_s3_bucket_lifecycle_configuration.this.rule).abort_incomplete_multipart_upload).days_after_initiation == 7
     error_message = "Incomplete multipart uploads must be aborted after 7 days."
   }
   assert {
@@ -103,7 +103,7 @@ run "versioned_kms_bucket" {
   }
 
   assert {
-    condition     = aws_s3_bucket_versioning.this[0].versioning_configuration[0].status == "Enabled"
+    condition     = one(aws_s3_bucket_versioning.this[0].versioning_configuration).status == "Enabled"
     error_message = "versioning = true must enable versioning."
   }
   assert {
@@ -115,7 +115,7 @@ run "versioned_kms_bucket" {
     error_message = "With kms_key_arn the bucket must be SSE-KMS with that key and a bucket key."
   }
   assert {
-    condition     = one(aws_s3_bucket_lifecycle_configuration.this.rule).noncurrent_version_expiration[0].noncurrent_days == 30
+    condition     = one(one(aws_s3_bucket_lifecycle_configuration.this.rule).noncurrent_version_expiration).noncurrent_days == 30
     error_message = "A versioned bucket must expire noncurrent versions (30 days by default)."
   }
   assert {
@@ -210,7 +210,7 @@ run "accepts_a_short_expiry_without_transition" {
   }
 
   assert {
-    condition     = one(aws_s3_bucket_lifecycle_configuration.this.rule).expiration[0].days == 7 && length(one(aws_s3_bucket_lifecycle_configuration.this.rule).transition) == 0
+    condition     = one(one(aws_s3_bucket_lifecycle_configuration.this.rule).expiration).days == 7 && length(one(aws_s3_bucket_lifecycle_configuration.this.rule).transition) == 0
     error_message = "A short expiry must be accepted when the IA transition is off."
   }
 }

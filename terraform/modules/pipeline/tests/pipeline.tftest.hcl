@@ -50,6 +50,11 @@ override_resource {
 }
 
 override_resource {
+  target = module.alerting.aws_secretsmanager_secret.slack
+  values = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:logferry/slack-webhook-AbCdEf" }
+}
+
+override_resource {
   target = module.search.aws_opensearch_domain.this
   values = {
     arn                = "arn:aws:es:eu-west-1:123456789012:domain/logferry-logs"
@@ -107,7 +112,7 @@ run "defaults_ship_alb_logs_through_sqs" {
     error_message = "The ALB shipper's role and log group must carry its prefixed name; its timeout must be 300 s."
   }
   assert {
-    condition     = keys(module.raw_triggers[0].queue_arns) == ["alb_to_cloudwatch"] && keys(module.raw_triggers[0].dead_letter_queue_arns) == ["alb_to_cloudwatch"]
+    condition     = toset(keys(module.raw_triggers[0].queue_arns)) == toset(["alb_to_cloudwatch"]) && toset(keys(module.raw_triggers[0].dead_letter_queue_arns)) == toset(["alb_to_cloudwatch"])
     error_message = "S3 events must reach the ALB shipper through an SQS queue with a DLQ by default."
   }
 }
@@ -131,11 +136,11 @@ run "alb_shipper_reads_its_prefix_and_sinks_to_cloudwatch" {
     error_message = "Unshippable records must go to the quarantine bucket."
   }
   assert {
-    condition     = local.all_shippers["alb_to_cloudwatch"].log_groups == ["arn:aws:logs:eu-west-1:123456789012:log-group:/logferry/alb"]
+    condition     = tolist(local.all_shippers["alb_to_cloudwatch"].log_groups) == tolist(["arn:aws:logs:eu-west-1:123456789012:log-group:/logferry/alb"])
     error_message = "The ALB shipper may only write to the ALB log group."
   }
   assert {
-    condition     = local.all_shippers["alb_to_cloudwatch"].writes == ["arn:aws:s3:::logferry-123456789012-eu-west-1-quarantine/quarantine*"]
+    condition     = tolist(local.all_shippers["alb_to_cloudwatch"].writes) == tolist(["arn:aws:s3:::logferry-123456789012-eu-west-1-quarantine/quarantine*"])
     error_message = "The ALB shipper may only write under the quarantine prefix."
   }
   assert {
@@ -270,11 +275,11 @@ run "every_toggle_on" {
     error_message = "serverlog_to_csv must write CSV to the analyzed bucket, quarantine bad lines, and not talk to search."
   }
   assert {
-    condition     = local.all_shippers["serverlog_to_csv"].writes == ["arn:aws:s3:::logferry-123456789012-eu-west-1-analyzed/*", "arn:aws:s3:::logferry-123456789012-eu-west-1-quarantine/quarantine*"]
+    condition     = tolist(local.all_shippers["serverlog_to_csv"].writes) == tolist(["arn:aws:s3:::logferry-123456789012-eu-west-1-analyzed/*", "arn:aws:s3:::logferry-123456789012-eu-west-1-quarantine/quarantine*"])
     error_message = "serverlog_to_csv may only write to the analyzed bucket and the quarantine prefix."
   }
   assert {
-    condition     = keys(module.raw_triggers[0].queue_arns) == sort(tolist(local.enabled_shippers))
+    condition     = toset(keys(module.raw_triggers[0].queue_arns)) == local.enabled_shippers
     error_message = "Every S3-triggered shipper must get its own trigger queue."
   }
   assert {
@@ -337,7 +342,7 @@ run "a_search_domain_signs_requests" {
     error_message = "With a domain the shippers must sign requests (sigv4) to its endpoint."
   }
   assert {
-    condition     = local.search_domain_arns == ["arn:aws:es:eu-west-1:123456789012:domain/logferry-logs"]
+    condition     = tolist(local.search_domain_arns) == tolist(["arn:aws:es:eu-west-1:123456789012:domain/logferry-logs"])
     error_message = "The functions' es:ESHttp* grants must be scoped to the created domain."
   }
 }

@@ -49,7 +49,7 @@ run "queue_and_dlq_names_carry_the_prefix" {
   command = plan
 
   assert {
-    condition     = keys(aws_sqs_queue.this) == ["alb_to_cloudwatch"] && keys(aws_sqs_queue.dlq) == ["alb_to_cloudwatch"]
+    condition     = toset(keys(aws_sqs_queue.this)) == toset(["alb_to_cloudwatch"]) && toset(keys(aws_sqs_queue.dlq)) == toset(["alb_to_cloudwatch"])
     error_message = "Only via_sqs targets get a queue and a dead-letter queue."
   }
   assert {
@@ -82,7 +82,7 @@ run "every_dlq_has_an_alarm_with_an_action" {
   command = plan
 
   assert {
-    condition     = keys(aws_cloudwatch_metric_alarm.dlq) == keys(aws_sqs_queue.dlq)
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.dlq)) == toset(keys(aws_sqs_queue.dlq))
     error_message = "Every dead-letter queue must have an alarm."
   }
   assert {
@@ -98,7 +98,7 @@ run "every_dlq_has_an_alarm_with_an_action" {
     error_message = "The DLQ alarm must fire on any visible message."
   }
   assert {
-    condition     = tolist(aws_cloudwatch_metric_alarm.dlq["alb_to_cloudwatch"].alarm_actions) == ["arn:aws:sns:eu-west-1:123456789012:logferry-alarms"]
+    condition     = tolist(aws_cloudwatch_metric_alarm.dlq["alb_to_cloudwatch"].alarm_actions) == tolist(["arn:aws:sns:eu-west-1:123456789012:logferry-alarms"])
     error_message = "The DLQ alarm must notify alarm_sns_topic_arn."
   }
 }
@@ -111,9 +111,14 @@ run "notification_filters" {
     error_message = "The notification must be on the given bucket."
   }
   assert {
-    condition = [for q in aws_s3_bucket_notification.this.queue : [q.id, q.queue_arn, q.filter_prefix, q.filter_suffix, tolist(q.events)]] == [
-      ["alb_to_cloudwatch", "arn:aws:sqs:eu-west-1:123456789012:logferry-alb_to_cloudwatch", "alb/AWSLogs/", ".log.gz", ["s3:ObjectCreated:*"]],
-    ]
+    condition = (
+      length(aws_s3_bucket_notification.this.queue) == 1 &&
+      one(aws_s3_bucket_notification.this.queue).id == "alb_to_cloudwatch" &&
+      one(aws_s3_bucket_notification.this.queue).queue_arn == "arn:aws:sqs:eu-west-1:123456789012:logferry-alb_to_cloudwatch" &&
+      one(aws_s3_bucket_notification.this.queue).filter_prefix == "alb/AWSLogs/" &&
+      one(aws_s3_bucket_notification.this.queue).filter_suffix == ".log.gz" &&
+      toset(one(aws_s3_bucket_notification.this.queue).events) == toset(["s3:ObjectCreated:*"])
+    )
     error_message = "The SQS target must be notified through its queue with its prefix and suffix on ObjectCreated."
   }
   assert {
@@ -130,7 +135,7 @@ run "direct_invocation_is_permitted_for_the_bucket_only" {
   command = plan
 
   assert {
-    condition     = keys(aws_lambda_permission.s3) == ["serverlog_to_csv"]
+    condition     = toset(keys(aws_lambda_permission.s3)) == toset(["serverlog_to_csv"])
     error_message = "Only direct targets get a Lambda permission."
   }
   assert {
@@ -187,7 +192,7 @@ run "event_source_mapping" {
     error_message = "The mapping must feed the function from its queue."
   }
   assert {
-    condition     = tolist(aws_lambda_event_source_mapping.this["alb_to_cloudwatch"].function_response_types) == ["ReportBatchItemFailures"]
+    condition     = tolist(aws_lambda_event_source_mapping.this["alb_to_cloudwatch"].function_response_types) == tolist(["ReportBatchItemFailures"])
     error_message = "The mapping must report batch item failures."
   }
   assert {
