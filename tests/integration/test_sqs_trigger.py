@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import uuid
 import zipfile
 from typing import Any
 
@@ -65,7 +66,7 @@ def _bodies(chain: Chain, url: str) -> list[str]:
 @pytest.fixture
 def mapped(chain: Chain, run_id: str) -> dict[str, Any]:
     """A function fed by a queue (visibility 1 s, maxReceiveCount 2) with its DLQ."""
-    name = f"sqs-{run_id}"
+    name = f"sqs-{run_id}-{uuid.uuid4().hex[:6]}"
     sqs = boto3_client("sqs", chain.endpoints)
     dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])

@@ -45,7 +45,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
         yield
 
 
-def queues(max_receive: int = 2) -> tuple[str, str]:
+def queues(max_receive: int = 2, visibility: int = 0) -> tuple[str, str]:
     """(queue URL, DLQ URL): visibility 0 so a kept message is visible again at once."""
     sqs = boto3.client("sqs")
     dlq = sqs.create_queue(QueueName="q-dlq")["QueueUrl"]
@@ -56,7 +56,7 @@ def queues(max_receive: int = 2) -> tuple[str, str]:
     }
     url = sqs.create_queue(
         QueueName="q",
-        Attributes={"VisibilityTimeout": "0", "RedrivePolicy": json.dumps(redrive)},
+        Attributes={"VisibilityTimeout": str(visibility), "RedrivePolicy": json.dumps(redrive)},
     )["QueueUrl"]
     return url, dlq
 
@@ -125,6 +125,18 @@ def test_batch_size_limits_each_invocation(aws: Any) -> None:
         sqs.send_message(QueueUrl=url, MessageBody=body)
     drain(SqsPoller(function, workers=1))
     assert sorted(len(batch) for batch in function.bodies()) == [1, 2]
+
+
+def test_a_burst_is_spread_over_the_free_pollers(aws: Any) -> None:
+    url, _ = queues(visibility=30)
+    mapping(url, batch_size=10)
+    function = Function()
+    sqs = boto3.client("sqs")
+    for index in range(8):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{index}")
+    drain(SqsPoller(function, workers=4))
+    sizes = [len(batch) for batch in function.bodies()]
+    assert sum(sizes) == 8 and max(sizes) <= 2, sizes
 
 
 def test_partial_batch_failure_redelivers_only_the_failed_message_then_dead_letters_it(

@@ -118,15 +118,15 @@ class SqsPoller:
         started = []
         for esm in mappings():
             limit = _concurrency(esm, self.workers)
-            with self._lock:
-                if self._busy.get(esm.uuid, 0) >= limit:
-                    continue
-            batch = receive(esm)
-            if batch is None:
-                continue
-            with self._lock:
-                self._busy[esm.uuid] = self._busy.get(esm.uuid, 0) + 1
-            started.append(self.pool.submit(self._process, esm, *batch))
+            while True:
+                with self._lock:
+                    free = limit - self._busy.get(esm.uuid, 0)
+                batch = receive(esm, free) if free > 0 else None
+                if batch is None:
+                    break
+                with self._lock:
+                    self._busy[esm.uuid] = self._busy.get(esm.uuid, 0) + 1
+                started.append(self.pool.submit(self._process, esm, *batch))
         if wait:
             for future in started:
                 future.result()
@@ -167,8 +167,12 @@ def mappings() -> list[Any]:
     return found
 
 
-def receive(esm: Any) -> tuple[Any, list[Any]] | None:
-    """(queue, messages) received for `esm` with the queue's visibility timeout, or None."""
+def receive(esm: Any, pollers: int = 1) -> tuple[Any, list[Any]] | None:
+    """(queue, messages) received for `esm` with the queue's visibility timeout, or None.
+
+    Like Lambda's concurrent pollers, `pollers` free slots share the visible messages: a
+    batch takes at most its share (and at most BatchSize), so a burst is spread.
+    """
     from moto.sqs.models import sqs_backends
 
     _, _, _, region, account, queue_name = esm.event_source_arn.split(":")
@@ -176,7 +180,8 @@ def receive(esm: Any) -> tuple[Any, list[Any]] | None:
     queue = backend.queues.get(queue_name)
     if queue is None:
         return None
-    count = int(esm.batch_size or DEFAULT_BATCH_SIZE)
+    share = -(-len(queue.messages) // max(1, pollers))
+    count = max(1, min(int(esm.batch_size or DEFAULT_BATCH_SIZE), share))
     timeout = int(queue.visibility_timeout)  # type: ignore[attr-defined]
     messages = backend.receive_message(queue_name, count, 0, timeout)
     return (queue, messages) if messages else None
