@@ -107,6 +107,19 @@ run "without_agent_metrics" {
   }
 }
 
+run "a_custom_prefix_reaches_the_stream" {
+  command = plan
+
+  variables {
+    prefix = "agent/nginx/"
+  }
+
+  assert {
+    condition     = output.prefix == "agent/nginx/"
+    error_message = "prefix must reach the stream (the access_log_to_search trigger prefix)."
+  }
+}
+
 run "rejects_relative_file_patterns" {
   command = plan
 

@@ -108,6 +108,37 @@ run "iam_is_scoped" {
   }
 }
 
+run "a_filter_pattern_reaches_every_filter" {
+  command = plan
+
+  variables {
+    filter_pattern = "?ERROR ?WARN"
+    prefix         = "cwl/app/"
+  }
+
+  assert {
+    condition     = alltrue([for f in aws_cloudwatch_log_subscription_filter.this : f.filter_pattern == "?ERROR ?WARN"])
+    error_message = "filter_pattern must reach every subscription filter."
+  }
+  assert {
+    condition     = output.prefix == "cwl/app/"
+    error_message = "A custom prefix must reach the stream (and the trigger through the prefix output)."
+  }
+}
+
+run "no_log_groups_no_filters" {
+  command = plan
+
+  variables {
+    log_group_names = []
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_log_subscription_filter.this) == 0 && output.stream_name == "logferry-cwl"
+    error_message = "Without log groups the stream exists and no filter is created."
+  }
+}
+
 run "rejects_a_bad_log_group_name" {
   command = plan
 

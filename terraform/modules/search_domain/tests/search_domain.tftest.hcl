@@ -71,6 +71,10 @@ run "encrypted_https_only_no_anonymous_access" {
     error_message = "Defaults must be one t3.small.search node on OpenSearch_2.19."
   }
   assert {
+    condition     = length(aws_opensearch_domain.this.vpc_options) == 0
+    error_message = "Without subnet_ids the domain must have a public endpoint (guarded by its access policy)."
+  }
+  assert {
     condition     = toset([for o in aws_opensearch_domain.this.log_publishing_options : o.log_type]) == toset(["ES_APPLICATION_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS"])
     error_message = "Application and slow logs must be published."
   }
@@ -104,6 +108,26 @@ run "access_policy_admits_only_the_listed_roles" {
       toset(flatten([for p in one(data.aws_iam_policy_document.logs.statement).principals : p.identifiers])) == toset(["es.amazonaws.com"])
     )
     error_message = "Only OpenSearch may write the engine logs, and only to the domain's log groups."
+  }
+}
+
+run "vpc_domain_with_zone_awareness" {
+  command = plan
+
+  variables {
+    subnet_ids         = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+    security_group_ids = ["sg-0123456789abcdef0"]
+    zone_awareness     = true
+    instance_count     = 2
+  }
+
+  assert {
+    condition     = toset(one(aws_opensearch_domain.this.vpc_options).subnet_ids) == toset(["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"])
+    error_message = "subnet_ids must put the domain in the VPC."
+  }
+  assert {
+    condition     = one(aws_opensearch_domain.this.cluster_config).zone_awareness_enabled && one(aws_opensearch_domain.this.cluster_config).instance_count == 2
+    error_message = "zone_awareness and instance_count must reach the cluster."
   }
 }
 
