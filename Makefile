@@ -45,7 +45,7 @@ unit: system-tools setup ## Fast unit tests (no servers)
 e2e: system-tools setup build ## End-to-end tests: the whole chain on the local stack (starts it if needed)
 	@$(PYTEST) tests/integration
 
-test: unit e2e ## The README's test command: unit tests, then the end-to-end suite
+test: unit tf-check e2e ## The README's test command: unit tests, offline Terraform checks, then the end-to-end suite
 
 lint: setup ## ruff (lint + format check), mypy, shellcheck
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The system tools `make test` needs besides .venv: curl (log2aws.sh), shellcheck (its lint
-# test), chromium (report PNGs), java 17+ and mvn (the local search node).
+# test), chromium (report PNGs), java 17+ and mvn (the local search node), go and npm (the
+# offline Terraform checks build OpenTofu and the schema provider, and fetch the schema package).
 #
 #   scripts/system-tools.sh [--check]   silent and exit 0 if all are on PATH; else one line
 #                                       naming the missing ones, exit 1
@@ -47,6 +48,8 @@ find_missing() {
     fi
   fi
   command -v mvn >/dev/null || { MISSING+=(mvn); PACKAGES+=(maven); }
+  command -v go >/dev/null || { MISSING+=(go); PACKAGES+=(golang-go); }
+  command -v npm >/dev/null || { MISSING+=(npm); PACKAGES+=(npm); }
 }
 
 # openjdk-17-jre-headless where the release has it, else the default JRE (17+ since
