@@ -1,5 +1,5 @@
 variable "name_prefix" {
-  description = "Prefix of every resource name: functions <name_prefix>-<key>, queues, log groups, alarms, topic, streams, schedule, secret, parameters, buckets <name_prefix>-<account>-<region>-<kind>. Two deployments in one account and region need two prefixes."
+  description = "Prefix of every resource name: functions <name_prefix>-<key>, queues, log groups, alarms, topic, streams, schedule, secret, parameters, buckets <name_prefix>-<account>-<region>-<kind>. Two deployments in one account need two prefixes, also in different regions (IAM role and policy names are account-wide)."
   type        = string
   default     = "logferry"
 
