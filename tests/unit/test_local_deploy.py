@@ -90,6 +90,15 @@ def test_deploys_the_stack_names_and_settings(endpoints: Endpoints, build_dir: P
     )
     rule = boto3_client("events", endpoints).describe_rule(Name="logferry-alert-schedule")
     assert rule["ScheduleExpression"] == "rate(5 minutes)"
+    statement = json.loads(lam.get_policy(FunctionName="logferry-log_alert")["Policy"])
+    assert statement["Statement"][0]["Sid"] == "AllowEventBridgeInvoke"
+    assert statement["Statement"][0]["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
+    stage = boto3_client("apigateway", endpoints).get_stage(
+        restApiId=d.upload_api_id, stageName="v1"
+    )
+    assert stage["methodSettings"]["*/*"]["throttlingRateLimit"] == 10
+    assert stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == 20
+    assert stage["tracingEnabled"] is True
     config = boto3_client("s3", endpoints).get_bucket_notification_configuration(
         Bucket=d.raw_bucket
     )

@@ -229,7 +229,25 @@ def render(spec: StackSpec) -> dict[str, Any]:
     for route in spec.routes:
         plan.add(upload, "aws_api_gateway_rest_api", "this", {"name": route.api})
         plan.add(upload, "aws_api_gateway_method", "get", {"http_method": route.method})
-        plan.add(upload, "aws_api_gateway_stage", "this", {"stage_name": route.stage})
+        plan.add(
+            upload,
+            "aws_api_gateway_stage",
+            "this",
+            {"stage_name": route.stage, "xray_tracing_enabled": route.tracing},
+        )
+        throttle = {
+            "throttling_rate_limit": route.throttle_rate,
+            "throttling_burst_limit": route.throttle_burst,
+        }
+        plan.add(upload, "aws_api_gateway_method_settings", "this", {"settings": [throttle]})
+    for permission in spec.permissions:
+        module = upload if "upload" in permission.function else alerting
+        values = {
+            "function_name": permission.function,
+            "statement_id": permission.statement_id,
+            "principal": permission.principal,
+        }
+        plan.add(module, "aws_lambda_permission", "p", values, unknown={"source_arn": True})
     return plan.json()
 
 
@@ -389,6 +407,18 @@ def _resource(plan: dict[str, Any], kind: str, index: Any = None) -> dict[str, A
         (
             lambda p: _resource(p, "aws_api_gateway_stage")["values"].update(stage_name="prod"),
             "route.logferry-upload.stage",
+        ),
+        (
+            lambda p: _resource(p, "aws_api_gateway_method_settings")["values"]["settings"][
+                0
+            ].update(throttling_rate_limit=100),
+            "route.logferry-upload.throttle_rate: local 10 vs plan 100",
+        ),
+        (
+            lambda p: _resource(p, "aws_lambda_permission")["values"].update(
+                principal="s3.amazonaws.com"
+            ),
+            "permission.logferry-upload_url/AllowApiGatewayInvoke.principal",
         ),
         (
             lambda p: _resource(p, "aws_secretsmanager_secret")["values"].update(name="slack"),

@@ -354,11 +354,11 @@ class _Deployer:
         )
         self.progress(f"bucket {bucket}: {len(queues)} queue and {len(lambdas)} notifications")
 
-    def schedule(self, name: str, expression: str, function_arn: str, function: str) -> None:
+    def schedule(self, name: str, expression: str, function_arn: str, function: str) -> str:
         rule = self.events.put_rule(Name=name, ScheduleExpression=expression, State="ENABLED")
         self.events.put_targets(Rule=name, Targets=[{"Id": function, "Arn": function_arn}])
-        self.permission(function, "AllowEventBridgeInvoke", "events.amazonaws.com", rule["RuleArn"])
         self.progress(f"schedule {name}: {expression} -> {function}")
+        return str(rule["RuleArn"])
 
     def upload_api(self, route: Route, function_arn: str, cidrs: tuple[str, ...]) -> str:
         """The REST API `GET /` -> upload_url (Lambda proxy), deployed to its stage."""
@@ -393,9 +393,17 @@ class _Deployer:
             uri=uri,
         )
         self.apigw.create_deployment(restApiId=api_id, stageName=route.stage)
-        account = function_arn.split(":")[4]
-        source = f"arn:aws:execute-api:{REGION}:{account}:{api_id}/*/{route.method}{route.path}"
-        self.permission(route.function, "AllowApiGatewayInvoke", "apigateway.amazonaws.com", source)
+        settings = {
+            "/*/*/throttling/rateLimit": str(route.throttle_rate),
+            "/*/*/throttling/burstLimit": str(route.throttle_burst),
+            "/*/*/metrics/enabled": "true",
+            "/tracingEnabled": str(route.tracing).lower(),
+        }
+        self.apigw.update_stage(
+            restApiId=api_id,
+            stageName=route.stage,
+            patchOperations=[{"op": "replace", "path": k, "value": v} for k, v in settings.items()],
+        )
         self.progress(
             f"REST API {route.api} ({api_id}): {route.method} {route.path} -> {route.function},"
             f" stage {route.stage}"
@@ -467,11 +475,21 @@ def deploy(
             targets.append((fn, arns[fn.key]))
     step.notifications(raw, targets)
     by_name = {fn.name: fn for fn in functions}
+    sources: dict[str, str] = {}
     for schedule in spec.schedules:
         target = by_name[schedule.function]
-        step.schedule(schedule.name, schedule.expression, arns[target.key], target.name)
+        rule = step.schedule(schedule.name, schedule.expression, arns[target.key], target.name)
+        sources[target.name] = rule
     route = spec.routes[0]
     api_id = step.upload_api(route, arns[by_name[route.function].key], inputs.upload_allowed_cidrs)
+    sources[route.function] = names.arn("execute-api", f"{api_id}/*/{route.method}{route.path}")
+    for permission in spec.permissions:
+        step.permission(
+            permission.function,
+            permission.statement_id,
+            permission.principal,
+            sources[permission.function],
+        )
     deployment = describe(endpoints, inputs, api_id, secrets[names.slack_secret])
     path = save_deployment(deployment)
     progress(f"deployment written to {path}")

@@ -20,6 +20,7 @@ from logferry.local.spec import (
     Function,
     LogGroup,
     Parameter,
+    Permission,
     Route,
     Schedule,
     Secret,
@@ -236,6 +237,8 @@ def spec_from_plan(plan: dict[str, Any]) -> StackSpec:
         paths = [
             _v(r.values, "path_part") for r in reading.of("aws_api_gateway_resource", api.module)
         ]
+        settings = reading.first("aws_api_gateway_method_settings", api.module)
+        throttle = _one(_v(settings, "settings")) if settings else None
         for method in reading.of("aws_api_gateway_method", api.module):
             path = "/" if not paths else UNKNOWN
             routes.append(
@@ -245,6 +248,9 @@ def spec_from_plan(plan: dict[str, Any]) -> StackSpec:
                     _v(method.values, "http_method"),
                     path,
                     function,
+                    throttle_rate=_v(throttle, "throttling_rate_limit"),
+                    throttle_burst=_v(throttle, "throttling_burst_limit"),
+                    tracing=_v(stage, "xray_tracing_enabled"),
                 )
             )
     return StackSpec(
@@ -261,6 +267,14 @@ def spec_from_plan(plan: dict[str, Any]) -> StackSpec:
         ),
         schedules=schedules,
         routes=tuple(routes),
+        permissions=tuple(
+            Permission(
+                _v(r.values, "function_name"),
+                _v(r.values, "statement_id"),
+                _v(r.values, "principal"),
+            )
+            for r in reading.of("aws_lambda_permission")
+        ),
     )
 
 
@@ -322,6 +336,10 @@ def _by(items: tuple[Any, ...], field: str) -> dict[str, dict[str, Any]]:
     return {str(getattr(item, field)): asdict(item) for item in items}
 
 
+def _permissions(spec: StackSpec) -> dict[str, dict[str, Any]]:
+    return {f"{p.function}/{p.statement_id}": asdict(p) for p in spec.permissions}
+
+
 def divergences(local: StackSpec, plan: dict[str, Any]) -> list[str]:
     """Every field where `local` differs from what `plan` declares, each naming the field."""
     planned = spec_from_plan(plan)
@@ -347,4 +365,5 @@ def divergences(local: StackSpec, plan: dict[str, Any]) -> list[str]:
     _compare("secret", _by(local.secrets, "name"), _by(planned.secrets, "name"), out)
     _compare("schedule", _by(local.schedules, "name"), _by(planned.schedules, "name"), out)
     _compare("route", _by(local.routes, "api"), _by(planned.routes, "api"), out)
+    _compare("permission", _permissions(local), _permissions(planned), out)
     return out

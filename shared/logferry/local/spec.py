@@ -157,13 +157,25 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Route:
-    """A REST API method proxied to a function, deployed to a stage."""
+    """A REST API method proxied to a function, deployed to a throttled, traced stage."""
 
     api: str
     stage: str
     method: str
     path: str
     function: str
+    throttle_rate: float = 10
+    throttle_burst: int = 20
+    tracing: bool = True
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A resource-policy statement letting a service invoke a function."""
+
+    function: str
+    statement_id: str
+    principal: str
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,7 @@ class StackSpec:
     secrets: tuple[Secret, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     routes: tuple[Route, ...] = ()
+    permissions: tuple[Permission, ...] = ()
 
     def function(self, key: str) -> Function:
         """The function with `key` (e.g. "alb_to_cloudwatch"); KeyError names it."""
@@ -441,5 +454,11 @@ def local_stack(inputs: Inputs) -> StackSpec:
         schedules=(Schedule(f"{inputs.name_prefix}-alert-schedule", ALERT_SCHEDULE, alert_name),),
         routes=(
             Route(f"{inputs.name_prefix}-upload", STAGE, "GET", "/", names.function("upload_url")),
+        ),
+        permissions=(
+            Permission(alert_name, "AllowEventBridgeInvoke", "events.amazonaws.com"),
+            Permission(
+                names.function("upload_url"), "AllowApiGatewayInvoke", "apigateway.amazonaws.com"
+            ),
         ),
     )
