@@ -22,6 +22,7 @@ from pathlib import Path
 from logferry.local.chain import Chain
 from logferry.local.deploy import Deployment, deploy
 from logferry.local.endpoints import repo_root, wait_for
+from logferry.local.spec import packages
 from logferry.local.stack import LocalStack
 from logferry.samples.access import access_lines
 from logferry.samples.alb import alb_key, alb_lines
@@ -160,16 +161,6 @@ def ensure_built(build_dir: Path, functions: Sequence[str], progress: Progress) 
     subprocess.run([sys.executable, str(script)], check=True)
 
 
-PACKAGES = (
-    "alb_to_cloudwatch",
-    "cwl_to_search",
-    "access_log_to_search",
-    "serverlog_to_csv",
-    "upload_url",
-)
-"""The zips the local deployment needs."""
-
-
 def show(chain: Chain, samples: list[SampleObject], out: Progress) -> None:
     """Print indices, a sample hit, CloudWatch Logs events and counts in vs out."""
     d = chain.deployment
@@ -200,7 +191,7 @@ def run(lines: int, progress: Progress = print) -> int:
     endpoints = LocalStack(progress=progress).start()
     progress(f"local stack: AWS {endpoints.aws}, search {endpoints.search}")
     build_dir = repo_root() / "build"
-    ensure_built(build_dir, PACKAGES, progress)
+    ensure_built(build_dir, packages(), progress)
     deployment = deploy(endpoints, build_dir, progress)
     chain = Chain(endpoints, deployment)
     now = datetime.now(UTC)

@@ -22,7 +22,7 @@ import pytest
 from logferry.local.chain import Chain
 from logferry.local.deploy import deploy
 from logferry.local.endpoints import repo_root, state_dir
-from logferry.local.spec import Inputs, local_stack
+from logferry.local.spec import packages
 from logferry.local.stack import LocalStack
 from logferry.local.tf_deploy import terraform_deploy
 
@@ -30,8 +30,7 @@ ROOT = repo_root()
 BUILD_DIR = ROOT / "build"
 SOURCES = [ROOT / "shared" / "logferry", ROOT / "functions"]
 FIGURES_FILE = "e2e-figures.json"
-PACKAGES = sorted({fn.package for fn in local_stack(Inputs("0")).functions})
-"""The zips the local stack deploys."""
+PACKAGES = packages()
 
 
 def _stale(build_dir: Path) -> bool:

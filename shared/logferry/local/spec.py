@@ -462,3 +462,8 @@ def local_stack(inputs: Inputs) -> StackSpec:
             ),
         ),
     )
+
+
+def packages() -> list[str]:
+    """The zips the local stack deploys (one per distinct function package)."""
+    return sorted({fn.package for fn in local_stack(Inputs("0")).functions})
