@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from moto.server import ThreadedMotoServer
 
-from logferry.demo import PACKAGES
 from logferry.local.deploy import deploy, load_deployment
 from logferry.local.deploy_cli import register
 from logferry.local.endpoints import Endpoints, boto3_client
+from logferry.local.spec import packages
 from logferry.local.tf_deploy import terraform_deploy
 
 
@@ -38,7 +38,7 @@ def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LOGFERRY_STATE_DIR", str(tmp_path / "state"))
     folder = tmp_path / "build"
     folder.mkdir()
-    for name in (*PACKAGES, "log_alert"):
+    for name in packages():
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("handler.py", f"def handler(event, context):\n    return {name!r}\n")
