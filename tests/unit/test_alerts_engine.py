@@ -39,11 +39,18 @@ class FakeNotifier:
 
     outcomes: list[bool] = field(default_factory=list)
     sent: list[Firing] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     def send(self, firing: Firing) -> bool:
         ok = self.outcomes.pop(0) if self.outcomes else True
         if ok:
             self.sent.append(firing)
+        return ok
+
+    def notify(self, rule: Rule, text: str) -> bool:
+        ok = self.outcomes.pop(0) if self.outcomes else True
+        if ok:
+            self.notices.append(text)
         return ok
 
 
@@ -154,4 +161,5 @@ def test_run_isolates_query_errors_and_unknown_backends() -> None:
     rules = [rule(name="ok"), rule(name="broken", backend="bad"), rule(name="nowhere", backend="x")]
     summary = run(rules, {"fake": good, "bad": bad}, store, notifier, at(1))
     assert summary.sent == 1 and set(summary.errors) == {"broken", "nowhere"}
-    assert "boom" in summary.errors["broken"] and store.load("broken") == RuleState()
+    assert "boom" in summary.errors["broken"] and store.load("broken").last_end_ms is None
+    assert len(notifier.notices) == 2 and summary.notices == 2

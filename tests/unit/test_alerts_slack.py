@@ -14,7 +14,13 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from logferry.alerts.evaluate import Firing
 from logferry.alerts.query import QueryResult
 from logferry.alerts.rules import Rule
-from logferry.alerts.slack import SlackNotifier, build_message, load_webhooks, retry_handlers
+from logferry.alerts.slack import (
+    SlackNotifier,
+    build_message,
+    build_notice,
+    load_webhooks,
+    retry_handlers,
+)
 from logferry.alerts.windows import Window
 
 RULE = Rule(name="alb-5xx", backend="search", query="http.response.status_code:>=500",
@@ -100,6 +106,17 @@ def test_persistent_failure_is_reported_not_raised(hook: tuple[Hook, str]) -> No
     state.statuses = [500, 500, 500, 500]
     assert not fast_notifier({"default": f"{base}/h"}).send(FIRING)
     assert state.bodies == []
+
+
+def test_notice_goes_to_the_rule_channel_as_text(hook: tuple[Hook, str]) -> None:
+    state, base = hook
+    notifier = fast_notifier({"default": f"{base}/hooks/default", "ops": f"{base}/hooks/ops"})
+    text = "rule alb-5xx failing since 2025-11-24 16:00 UTC: QueryError: no such index"
+    assert notifier.notify(RULE, text)
+    assert state.bodies == [("/hooks/ops", build_notice(text))]
+    assert build_notice(text)["text"] == text and text in json.dumps(build_notice(text))
+    state.statuses = [500, 500, 500]
+    assert not notifier.notify(RULE, text)
 
 
 def test_connection_refused_and_missing_webhook() -> None:

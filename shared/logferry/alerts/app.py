@@ -69,11 +69,13 @@ def run_once(
     notifier: Notifier | None = None,
 ) -> dict[str, Any]:
     """One run of ``rules`` with clients from ``env``; the summary as a dict."""
+    every_hours = load(AlertOptions, env).failure_notice_hours
     summary: RunSummary = engine.run(
         rules,
         backends_from_env(rules, env),
         store or store_from_env(env),
         notifier or notifier_from_env(env),
         now_ms,
+        notice_every_ms=int(every_hours * 3_600_000),
     )
     return {"rules": len(rules), **asdict(summary)}

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from logferry.alerts.evaluate import Firing
-from logferry.alerts.rules import RuleError, load_rules_text
-from logferry.alerts.slack import SlackNotifier, build_message
+from logferry.alerts.rules import Rule, RuleError, load_rules_text
+from logferry.alerts.slack import SlackNotifier, build_message, build_notice
 
 
 class PrintNotifier:
@@ -22,6 +22,11 @@ class PrintNotifier:
     def send(self, firing: Firing) -> bool:
         """Write the payload as one JSON line to stdout."""
         print(json.dumps(build_message(firing), ensure_ascii=False))
+        return True
+
+    def notify(self, rule: Rule, text: str) -> bool:
+        """Write the notice's payload as one JSON line to stdout."""
+        print(json.dumps(build_notice(text), ensure_ascii=False))
         return True
 
 

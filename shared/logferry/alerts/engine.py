@@ -1,4 +1,8 @@
-"""One alert run: every rule over its due windows, Slack for firings, state saved as sent."""
+"""One alert run: every rule over its due windows, Slack for firings, state saved as sent.
+
+A rule whose run fails is logged at ERROR, named in the summary's ``errors`` and, rate
+limited by its state (:mod:`logferry.alerts.failures`), posted as "rule X failing since ...".
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Protocol
 
+from logferry.alerts import failures
 from logferry.alerts.evaluate import Firing, fires
 from logferry.alerts.query import Backend
 from logferry.alerts.rules import Rule
@@ -14,6 +19,8 @@ from logferry.alerts.state import RuleState, StateStore
 from logferry.alerts.windows import Window, due_windows
 
 log = logging.getLogger(__name__)
+NOTICE_EVERY_MS = 6 * 3_600_000
+"""Default least time between two "rule failing" notices of one rule."""
 
 
 class Notifier(Protocol):
@@ -21,6 +28,10 @@ class Notifier(Protocol):
     next run); None when it posts nothing on purpose (no webhook yet: the window is handled)."""
 
     def send(self, firing: Firing) -> bool | None: ...
+
+    def notify(self, rule: Rule, text: str) -> bool | None:
+        """Deliver a notice about ``rule`` itself (failing, working again); same answers."""
+        ...
 
 
 @dataclass
@@ -34,6 +45,7 @@ class RunSummary:
     unsent: int = 0
     unposted: int = 0
     skipped_windows: int = 0
+    notices: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -59,6 +71,13 @@ def run_rule(
     the missed runs would have. The state is saved after every message and at the end; a
     window whose message was not sent is not marked handled, so the next run retries it.
     """
+    return _run_rule(rule, backend, store, notifier, now_ms)[0]
+
+
+def _run_rule(
+    rule: Rule, backend: Backend, store: StateStore, notifier: Notifier, now_ms: int
+) -> tuple[RunSummary, RuleState]:
+    """:func:`run_rule`, and the rule's state as saved at the end."""
     summary = RunSummary()
     state = store.load(rule.name)
     windows, summary.skipped_windows = due_windows(
@@ -90,12 +109,49 @@ def run_rule(
             summary.unsent += 1
             break
         summary.sent += 1
-        state = RuleState(last_end_ms=window.end_ms, last_sent_ms=window.end_ms)
+        state = replace(state, last_end_ms=window.end_ms, last_sent_ms=window.end_ms, suppressed=0)
         store.save(rule.name, state)
         saved = state
     if state != saved:
         store.save(rule.name, state)
-    return summary
+    return summary, state
+
+
+def _rule_failed(
+    rule: Rule, error: str, store: StateStore, notifier: Notifier, now_ms: int, every_ms: int
+) -> int:
+    """Log a failed run at ERROR, record it in the rule's state and post the notice if one
+    is due; the number of notices delivered (0 or 1)."""
+    log.error("rule %s: run failed: %s", rule.name, error)
+    delivered: bool | None = None
+    try:
+        state, due = failures.failed(store.load(rule.name), now_ms, error, every_ms)
+        if due:
+            delivered = notifier.notify(rule, failures.failing_text(rule.name, state))
+            if delivered is not False:  # None: nothing to post to, the notice is handled
+                state = failures.noticed(state, now_ms)
+        store.save(rule.name, state)
+    except Exception as exc:  # the state store itself fails: the error is still reported
+        log.error("rule %s: could not record the failure: %s: %s", rule.name,
+                  type(exc).__name__, exc)  # fmt: skip
+        return 0
+    return 1 if delivered else 0
+
+
+def _rule_worked(
+    rule: Rule, state: RuleState, store: StateStore, notifier: Notifier, now_ms: int
+) -> int:
+    """Clear a failure after a run that worked; post the recovery notice if one is due.
+    The number of notices delivered (0 or 1)."""
+    since = state.failing_since_ms
+    state, due = failures.recovered(state)
+    if since is None:
+        return 0
+    delivered = (
+        notifier.notify(rule, failures.recovered_text(rule.name, since, now_ms)) if due else None
+    )
+    store.save(rule.name, state)
+    return 1 if delivered else 0
 
 
 def run(
@@ -104,22 +160,33 @@ def run(
     store: StateStore,
     notifier: Notifier,
     now_ms: int,
+    *,
+    notice_every_ms: int = NOTICE_EVERY_MS,
 ) -> RunSummary:
-    """Run every rule; one rule's query failure is logged and does not stop the others."""
+    """Run every rule; one rule's failure does not stop the others.
+
+    A failed rule is logged at ERROR and named in ``errors``; its windows are retried next
+    run; "rule X failing since ..." is posted at its first failure and then at most once per
+    ``notice_every_ms``, and a notice when it works again.
+    """
     total = RunSummary()
     for rule in rules:
-        try:
-            backend = backends[rule.backend]
-        except KeyError:
-            total.errors[rule.name] = f"back end {rule.backend} is not configured"
-            continue
-        try:
-            one = run_rule(rule, backend, store, notifier, now_ms)
-        except Exception as exc:  # a failed query: the rule's windows are retried next run
-            log.exception("rule %s: run failed", rule.name)
-            total.errors[rule.name] = f"{type(exc).__name__}: {exc}"
-            continue
-        for count in fields(RunSummary):
-            if count.name != "errors":
-                setattr(total, count.name, getattr(total, count.name) + getattr(one, count.name))
+        backend = backends.get(rule.backend)
+        if backend is None:
+            error = f"back end {rule.backend} is not configured"
+        else:
+            try:
+                one, state = _run_rule(rule, backend, store, notifier, now_ms)
+            except Exception as exc:  # a failed query: the rule's windows are retried next run
+                log.debug("rule %s: run failed", rule.name, exc_info=True)
+                error = f"{type(exc).__name__}: {exc}"
+            else:
+                one.notices += _rule_worked(rule, state, store, notifier, now_ms)
+                for count in fields(RunSummary):
+                    if count.name != "errors":
+                        value = getattr(total, count.name) + getattr(one, count.name)
+                        setattr(total, count.name, value)
+                continue
+        total.errors[rule.name] = error
+        total.notices += _rule_failed(rule, error, store, notifier, now_ms, notice_every_ms)
     return total

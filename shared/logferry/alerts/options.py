@@ -28,3 +28,9 @@ class AlertOptions:
     query_timeout_seconds: float = option(
         "QUERY_TIMEOUT_SECONDS", 60.0, "how long a Logs Insights query may run", kind="number"
     )
+    failure_notice_hours: float = option(
+        "FAILURE_NOTICE_HOURS",
+        6.0,
+        'least hours between two "rule failing" Slack notices of one rule',
+        kind="number",
+    )

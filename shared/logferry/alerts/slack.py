@@ -24,6 +24,7 @@ from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
 
 from logferry.alerts.evaluate import Firing
+from logferry.alerts.rules import Rule
 
 log = logging.getLogger(__name__)
 SAMPLE_CHARS = 300
@@ -118,6 +119,11 @@ def build_message(firing: Firing) -> dict[str, Any]:
     return {"text": title, "blocks": blocks}
 
 
+def build_notice(text: str) -> dict[str, Any]:
+    """The webhook payload of a notice about a rule (failing, working again)."""
+    return {"text": text, "blocks": [_mrkdwn(f":warning: {text}")]}
+
+
 def retry_handlers(
     max_retries: int = 3, interval: RetryIntervalCalculator | None = None
 ) -> list[RetryHandler]:
@@ -150,21 +156,28 @@ class SlackNotifier:
 
     def send(self, firing: Firing) -> bool:
         """Post one firing; False (and logged) when Slack could not take it after retries."""
-        channel = firing.rule.channel
+        return self._post(firing.rule, build_message(firing))
+
+    def notify(self, rule: Rule, text: str) -> bool:
+        """Post a notice about the rule itself (:func:`build_notice`); False as :meth:`send`."""
+        return self._post(rule, build_notice(text))
+
+    def _post(self, rule: Rule, payload: dict[str, Any]) -> bool:
+        channel = rule.channel
         url = self.webhooks.get(channel) or self.webhooks.get("default")
         if not url:
-            log.error("rule %s: no webhook for channel %r or default", firing.rule.name, channel)
+            log.error("rule %s: no webhook for channel %r or default", rule.name, channel)
             return False
         client = self.client_factory(url, timeout=self.timeout, retry_handlers=self.handlers)
         try:
-            response = client.send_dict(build_message(firing))
+            response = client.send_dict(payload)
         except Exception as exc:  # connection errors left after the retry handlers
-            log.error("rule %s: Slack post to %r failed: %r", firing.rule.name, channel, exc)
+            log.error("rule %s: Slack post to %r failed: %r", rule.name, channel, exc)
             return False
         if response.status_code != 200:
             log.error(
                 "rule %s: Slack answered %s to the post to %r: %s",
-                firing.rule.name,
+                rule.name,
                 response.status_code,
                 channel,
                 response.body[:200],
@@ -189,4 +202,8 @@ class UnpostedNotifier:
 
     def send(self, firing: Firing) -> None:
         """Nothing to post to (None: the window is handled without a message)."""
+        return None
+
+    def notify(self, rule: Rule, text: str) -> None:
+        """Nothing to post to (None: the notice is handled; the run still logs the error)."""
         return None

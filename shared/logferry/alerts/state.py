@@ -1,4 +1,5 @@
-"""Per-rule alert state: the last window handled, the last message sent, repeats held back.
+"""Per-rule alert state: the last window handled, the last message sent, repeats held back,
+and whether the rule's query is failing (since when, the error, the last notice about it).
 
 Kept as one JSON SSM parameter per rule under ``STATE_PARAM_PREFIX`` (``SsmStateStore``) or
 in memory (``MemoryStateStore``, tests and the local one-shot CLI).
@@ -19,6 +20,11 @@ class RuleState:
     last_end_ms: int | None = None
     last_sent_ms: int | None = None
     suppressed: int = 0
+    failing_since_ms: int | None = None
+    """When the rule's runs started to fail (``None``: it works)."""
+    failure_noticed_ms: int | None = None
+    """When the last "rule failing" notice was delivered (rate limit)."""
+    last_error: str | None = None
 
     def to_json(self) -> str:
         """The stored form."""

@@ -98,3 +98,26 @@ resource "aws_lambda_permission" "schedule" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.schedule.arn
 }
+
+# A rule whose query fails (a wrong index, a missing permission) is logged at ERROR, posted
+# to Slack ("rule X failing since ...", rate limited) and counted: every run emits RuleErrors
+# (EMF, namespace logferry) with the service dimension alone, the number of failing rules.
+# The same metric per rule carries the rule dimension as well.
+resource "aws_cloudwatch_metric_alarm" "rule_errors" {
+  count = var.function_settings.create_alarms ? 1 : 0
+
+  alarm_name          = "${local.function_name}-rule-errors"
+  alarm_description   = "An alert rule of ${local.function_name} failed to run (see RuleErrors by rule and the function's ERROR lines)."
+  namespace           = "logferry"
+  metric_name         = "RuleErrors"
+  dimensions          = { service = module.function.function_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([var.function_settings.alarm_sns_topic_arn])
+  ok_actions          = compact([var.function_settings.alarm_sns_topic_arn])
+  tags                = var.tags
+}

@@ -34,6 +34,6 @@ output "schedule_rule_name" {
 }
 
 output "alarm_names" {
-  description = "Names of the alert function's CloudWatch alarms."
-  value       = module.function.alarm_names
+  description = "Names of the alert function's CloudWatch alarms (its errors, throttles, failures queue; failing rules)."
+  value       = concat(module.function.alarm_names, aws_cloudwatch_metric_alarm.rule_errors[*].alarm_name)
 }

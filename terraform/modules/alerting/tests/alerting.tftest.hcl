@@ -65,8 +65,8 @@ run "names_carry_the_prefix" {
     error_message = "The schedule rule must be named <name_prefix>-alert-schedule."
   }
   assert {
-    condition     = toset(output.alarm_names) == toset(["logferry-log_alert-errors", "logferry-log_alert-throttles", "logferry-log_alert-failures-queued"])
-    error_message = "The function's alarms (errors, throttles, failures queue) must carry its prefixed name."
+    condition     = toset(output.alarm_names) == toset(["logferry-log_alert-errors", "logferry-log_alert-throttles", "logferry-log_alert-failures-queued", "logferry-log_alert-rule-errors"])
+    error_message = "The function's alarms (errors, throttles, failures queue, failing rules) must carry its prefixed name."
   }
 }
 
@@ -85,6 +85,48 @@ run "a_second_prefix_names_everything_apart" {
       aws_cloudwatch_event_rule.schedule.name == "lf-staging-alert-schedule"
     )
     error_message = "Every name must follow name_prefix."
+  }
+}
+
+run "a_failing_rule_raises_an_alarm_to_the_topic" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.rule_errors[0].alarm_name == "logferry-log_alert-rule-errors" &&
+      aws_cloudwatch_metric_alarm.rule_errors[0].namespace == "logferry" &&
+      aws_cloudwatch_metric_alarm.rule_errors[0].metric_name == "RuleErrors" &&
+      aws_cloudwatch_metric_alarm.rule_errors[0].dimensions["service"] == "logferry-log_alert"
+    )
+    error_message = "The rule-errors alarm must watch RuleErrors (namespace logferry) of the alert function's service dimension."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.rule_errors[0].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.rule_errors[0].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.rule_errors[0].treat_missing_data == "notBreaching"
+    )
+    error_message = "One failing rule in a period must raise the alarm."
+  }
+  assert {
+    condition = (
+      toset(aws_cloudwatch_metric_alarm.rule_errors[0].alarm_actions) == toset(["arn:aws:sns:eu-west-1:123456789012:logferry-alarms"]) &&
+      toset(aws_cloudwatch_metric_alarm.rule_errors[0].ok_actions) == toset(["arn:aws:sns:eu-west-1:123456789012:logferry-alarms"])
+    )
+    error_message = "The rule-errors alarm must notify the alarm topic (alarm and OK)."
+  }
+}
+
+run "no_rule_errors_alarm_without_alarms" {
+  command = plan
+
+  variables {
+    function_settings = { create_alarms = false }
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.rule_errors) == 0 && length(output.alarm_names) == 0
+    error_message = "create_alarms = false must create no alarm, the rule-errors one included."
   }
 }
 
