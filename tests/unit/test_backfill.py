@@ -244,3 +244,44 @@ def test_command_dry_run_and_local_run(
         assert "3 already done, 0 done" in capsys.readouterr().out
     finally:
         runtime.client.cache_clear()
+
+
+def test_parallel_parsers_keep_each_objects_path_and_cloud_fields() -> None:
+    """Backfill's workers (one ``auto`` format each, on their own threads) over ALB objects of
+    eight load balancers in two accounts and regions: every document names its own object,
+    account and region (the formats ``auto`` picks hold per-object state)."""
+    from logferry.formats import get_format
+    from logferry.formats.elb.keys import parse_alb_key
+    from logferry.model import ObjectRef, ParseContext
+    from logferry.samples.alb import alb_key, alb_lines
+
+    objects = []
+    for n in range(8):
+        account, region = f"1111111111{n % 2:02d}", ("us-east-1", "eu-west-1")[n // 2 % 2]
+        key = alb_key(account, region, f"lb-{n}", T0, prefix="history")
+        objects.append((key, ("\n".join(alb_lines(4000, T0, seed=n)) + "\n").encode()))
+    wrong: list[str] = []
+
+    def work(share: list[tuple[str, bytes]]) -> None:
+        fmt = get_format("auto")
+        for key, data in share:
+            ref = ObjectRef(BUCKET, key, etag="e")
+            meta = parse_alb_key(key)
+            assert meta is not None
+            chosen, ctx = fmt.for_object(ref, data[:4096]), ParseContext(ref)
+            for record in chosen.frame([data]):
+                for doc in chosen.parse(record, ctx):
+                    cloud = doc["cloud"]
+                    if (doc["log"]["file"]["path"], cloud["account"]["id"], cloud["region"]) != (
+                        ref.uri,
+                        meta.account,
+                        meta.region,
+                    ):
+                        wrong.append(f"{key}@{record.offset}: {doc['log']['file']['path']}")
+
+    threads = [threading.Thread(target=work, args=(objects[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import cache
+import threading
 
 from logferry.formats.base import LineFormat, LogFormat, error_document
 from logferry.model import Document, ObjectRef, ParseContext, Record
@@ -63,11 +63,18 @@ def detect(key: str, head: bytes) -> str | None:
     return None
 
 
-@cache
+_chosen = threading.local()
+
+
 def _format(name: str) -> LogFormat:
+    """The format ``name``, one instance per thread: formats keep per-object state (the ELB
+    family's ``cloud`` and ``log.file``), so two threads must never share one."""
     from logferry import formats
 
-    return formats.get_format(name)
+    found: dict[str, LogFormat] = _chosen.__dict__.setdefault("formats", {})
+    if name not in found:
+        found[name] = formats.get_format(name)
+    return found[name]
 
 
 class AutoFormat(LineFormat):
