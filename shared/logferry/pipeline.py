@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,74 @@ log = logging.getLogger(__name__)
 
 DRAIN_EVERY = 5000
 """Records between two collections of sink failures (bounds the memory they hold)."""
+ERROR_RECORDS_BYTES = 160_000
+"""How many bytes of unparked events a :class:`ParkError` message carries: with the request
+and the stack trace it stays under the 256 KB of an on-failure destination's record."""
+
+
+class ParkError(RuntimeError):
+    """Events a sink did not ship and the quarantine did not take: they travel in this error.
+
+    The message's first line says how many, of which sinks, and the first park error; each
+    further line is one event in the quarantine's row shape (``id``, ``timestamp_ms``,
+    ``message``, ``document``, ``reason``, ``sink``, ``source``: ``logferry replay`` reads
+    them), up to :data:`ERROR_RECORDS_BYTES`. The rest are counted; the invocation record's
+    request (the object notice) re-reads them. ``__cause__`` is the first park error.
+    """
+
+    def __init__(self, source: str, unparked: Sequence[tuple[str, Failure]], first: str) -> None:
+        self.source = source
+        self.unparked = list(unparked)
+        rows, size = [], 0
+        for sink, failure in self.unparked:
+            row = _row(sink, failure, source)
+            if size + len(row) + 1 > ERROR_RECORDS_BYTES:
+                break
+            rows.append(row)
+            size += len(row) + 1
+        self.carried = len(rows)
+        per_sink = ", ".join(
+            f"{name} ({n})" for name, n in Counter(sink for sink, _ in self.unparked).items()
+        )
+        left = len(self.unparked) - len(rows)
+        head = (
+            f"{source}: {len(self.unparked)} events of sink {per_sink} could not be parked "
+            f"(first error: {first}); {len(rows)} follow as quarantine rows"
+            + (f", {left} left out (re-ship the object to recover them)" if left else "")
+        )
+        super().__init__("\n".join([head, *rows]))
+
+
+def _row(sink: str, failure: Failure, source: str) -> str:
+    e = failure.event
+    row = {
+        "id": e.id,
+        "timestamp_ms": e.timestamp_ms,
+        "message": e.message,
+        "document": e.document,
+        "reason": failure.reason,
+        "sink": sink,
+        "source": source,
+    }
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+@dataclass
+class _Unparked:
+    """Failures the parker refused during one object, with the first refusal."""
+
+    failures: list[tuple[str, Failure]] = field(default_factory=list)
+    first: BaseException | None = None
+
+    def add(self, sink: str, failures: Sequence[Failure], error: BaseException) -> None:
+        self.failures.extend((sink, f) for f in failures)
+        self.first = self.first or error
+
+    def error(self, source: str) -> ParkError:
+        first = f"{type(self.first).__name__}: {self.first}" if self.first else "unknown"
+        error = ParkError(source, self.failures, first)
+        error.__cause__ = self.first
+        return error
 
 
 class Parker(Protocol):
@@ -98,13 +167,15 @@ def process_object(job: ObjectJob) -> Summary:
 
     A record that does not parse is still shipped (with ``error.message``) and counted.
     A corrupt or truncated object ships everything readable, then reports the error.
-    Events a sink could not ship are parked, never dropped. If time runs low the run
-    stops at a record boundary and ``next_offset`` says where to resume.
+    Events a sink could not ship are parked, never dropped: if the quarantine refuses them
+    (after its retries) the run stops and raises :class:`ParkError`, which carries them. If
+    time runs low the run stops at a record boundary and ``next_offset`` says where to resume.
     """
     started = time.monotonic()
     notice = job.notice
     summary = Summary(object=notice.ref.uri, format=job.fmt.name, start_offset=notice.start_offset)
     base = {sink.name: (sink.stats.shipped, sink.stats.failed) for sink in job.sinks}
+    unparked = _Unparked()
     try:
         stream = open_object(job.s3, notice.ref, notice.start_offset, resume=notice.resume_from)
         summary.gzip = stream.gzip
@@ -120,7 +191,7 @@ def process_object(job: ObjectJob) -> Summary:
             fmt = job.fmt.for_object(stream.ref, head, notice.start_offset)
             summary.format, summary.format_detail = fmt.name, fmt.detail
             records = fmt.frame(chain((head,), chunks), notice.start_offset)
-            _ship_records(job, fmt, ctx, records, summary, default_ms, base)
+            _ship_records(job, fmt, ctx, records, summary, default_ms, base, unparked)
         finally:
             chunks.close()  # stops the reading thread before the member index is read
         if summary.next_offset is not None and stream.members is not None:
@@ -128,10 +199,14 @@ def process_object(job: ObjectJob) -> Summary:
     except (CorruptObjectError, ObjectGoneError) as exc:
         summary.error = str(exc)
     finally:
-        for sink in job.sinks:
-            sink.flush()
-        _drain(job, summary, base, summary.start_offset + summary.bytes)
-        summary.seconds = round(time.monotonic() - started, 3)
+        try:
+            for sink in job.sinks:
+                sink.flush()
+        finally:  # what failed is collected even when a flush raised
+            _drain(job, summary, base, summary.start_offset + summary.bytes, unparked)
+            summary.seconds = round(time.monotonic() - started, 3)
+        if unparked.failures:  # replaces the error in flight, which is its __context__
+            raise unparked.error(summary.object)
     return summary
 
 
@@ -143,6 +218,7 @@ def _ship_records(
     summary: Summary,
     default_ms: int,
     base: dict[str, tuple[int, int]],
+    unparked: _Unparked,
 ) -> None:
     make_id = IdMaker(ctx.ref)
     parse = fmt.parse if any(s.needs_documents for s in job.sinks) else fmt.parse_minimal
@@ -178,13 +254,22 @@ def _ship_records(
                 sink.add(event)
         summary.documents += len(docs)
         if summary.records % DRAIN_EVERY == 0:
-            _drain(job, summary, base, record.offset)
+            _drain(job, summary, base, record.offset, unparked)
+            if unparked.failures:  # stop reading: the quarantine is refusing
+                return
 
 
 def _drain(
-    job: ObjectJob, summary: Summary, base: dict[str, tuple[int, int]], position: int
+    job: ObjectJob,
+    summary: Summary,
+    base: dict[str, tuple[int, int]],
+    position: int,
+    unparked: _Unparked,
 ) -> None:
-    """Collect sink failures and park them; update the per-sink counters for this object."""
+    """Collect sink failures and park them; update the per-sink counters for this object.
+
+    Failures the parker refuses (or that have no parker) go to ``unparked``, never dropped.
+    """
     for sink in job.sinks:
         failures = sink.take_failures()
         shipped0, failed0 = base[sink.name]
@@ -193,9 +278,19 @@ def _drain(
         if not failures:
             continue
         if job.parker is None:
-            raise RuntimeError(
-                f"{summary.object}: {len(failures)} events failed in sink {sink.name} "
-                f"and no quarantine is configured (first: {failures[0].reason})"
+            error = RuntimeError(f"sink {sink.name} failed and no quarantine is configured")
+            unparked.add(sink.name, failures, error)
+            continue
+        try:
+            job.parker.park(failures, sink=sink.name, source=summary.object, offset=position)
+        except Exception as exc:  # kept in unparked; raised with them as ParkError
+            log.error(
+                "%s: parking %d events of %s failed: %s",
+                summary.object,
+                len(failures),
+                sink.name,
+                exc,
             )
-        job.parker.park(failures, sink=sink.name, source=summary.object, offset=position)
+            unparked.add(sink.name, failures, exc)
+            continue
         summary.parked += len(failures)

@@ -9,7 +9,6 @@ a CloudWatch replay never re-sends events that already went through.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,12 +19,10 @@ from logferry.config import ConfigError
 from logferry.model import ObjectRef
 from logferry.settings import Settings
 from logferry.sinks import Sink
-from logferry.sinks.s3 import ParkedEvent, Quarantine
+from logferry.sinks.s3 import ParkedEvent, Quarantine, parse_key
 
 SinkBuilder = Callable[[str, str], Sink | None]
 """``(sink name, source URI) -> sink`` to replay through, or ``None`` if not replayable."""
-
-_OFFSET = re.compile(r"-(\d+)\.ndjson\.gz$")
 
 
 @dataclass
@@ -59,9 +56,8 @@ def parse_source(uri: str) -> ObjectRef:
 
 
 def parked_offset(key: str) -> int:
-    """The source offset a quarantine key was parked at (its ``-<offset>.ndjson.gz`` tail)."""
-    match = _OFFSET.search(key)
-    return int(match.group(1)) if match else 0
+    """The source offset a quarantine key (of either layout) was parked at."""
+    return parse_key(key).offset
 
 
 def replay(
@@ -109,9 +105,11 @@ def _replay_object(
         quarantine.delete(key)
         counts.deleted += 1
         return "all shipped, deleted"
-    new_key = quarantine.park(failures, sink=name, source=source, offset=parked_offset(key))
-    if new_key != key:
-        quarantine.delete(key)
+    parsed = parse_key(key)
+    new_key = quarantine.park(
+        failures, sink=name, source=source, offset=parsed.offset, revision=parsed.revision + 1
+    )
+    quarantine.delete(key)
     counts.kept += 1
     return f"{len(failures)} failed again (first: {failures[0].reason}), parked at {new_key}"
 

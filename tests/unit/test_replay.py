@@ -12,7 +12,7 @@ import pytest
 from logferry.model import Event
 from logferry.replay import parked_offset, parse_source, register, replay
 from logferry.sinks import Failure, SinkBase, SinkStats
-from logferry.sinks.s3 import Quarantine
+from logferry.sinks.s3 import ParkedKey, Quarantine, parse_key
 
 BUCKET = "quarantine-bucket"
 SOURCE = "s3://logs/AWSLogs/alb/2026/11/24/a.log.gz"
@@ -81,7 +81,7 @@ def test_what_fails_again_stays_parked_and_shipped_events_leave(s3: Any) -> None
     counts = replay(q_today, lambda name, source: sink)
     assert (counts.shipped, counts.failed, counts.kept, counts.deleted) == (2, 2, 1, 0)
     (new_key,) = _keys(s3)
-    assert new_key != old_key and new_key.endswith("-777.ndjson.gz")
+    assert new_key != old_key and parse_key(new_key) == ParkedKey(777, 1, parse_key(new_key).unique)
     again = q_today.read(new_key)
     assert [p.event.id for p in again] == ["id-1", "id-3"]
     assert {p.source for p in again} == {SOURCE} and again[0].reason == "still down"
@@ -118,7 +118,9 @@ def test_prefix_narrows_to_one_sink(s3: Any) -> None:
 
 
 def test_helpers() -> None:
-    assert parked_offset("quarantine/search/2026/11/24/abcd-12345.ndjson.gz") == 12345
+    assert parked_offset("quarantine/search/2026/11/24/0123456789abcdef-12345.ndjson.gz") == 12345
+    new = "quarantine/search/2026/11/24/0123456789abcdef-12345-r2-1790000000000-0123456789ab"
+    assert parked_offset(new + ".ndjson.gz") == 12345
     assert parked_offset("odd-name.gz") == 0
     ref = parse_source(SOURCE)
     assert (ref.bucket, ref.key) == ("logs", "AWSLogs/alb/2026/11/24/a.log.gz")

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from logferry.model import Event, ObjectRef
 from logferry.sinks import Failure
@@ -19,7 +20,9 @@ from logferry.sinks.s3 import (
     CsvObjectWriter,
     NdjsonObjectWriter,
     ObjectWriter,
+    ParkedKey,
     Quarantine,
+    parse_key,
     source_hash,
 )
 
@@ -101,10 +104,13 @@ def test_park_writes_gzipped_ndjson_under_the_documented_key(s3: Any) -> None:
     q = Quarantine(s3, BUCKET, "parked/", clock=lambda: WHEN)
     ref = ObjectRef("logs", "AWSLogs/1/x.log.gz")
     key = q.park(failures(), sink="cloudwatch", source=ref, offset=4096)
-    assert (
-        key
-        == f"parked/cloudwatch/2026/09/21/{source_hash('s3://logs/AWSLogs/1/x.log.gz')}-4096.ndjson.gz"
+    digest = source_hash("s3://logs/AWSLogs/1/x.log.gz")
+    assert key is not None
+    assert re.fullmatch(
+        rf"parked/cloudwatch/2026/09/21/{digest}-4096-r0-1790000000000-[0-9a-f]{{12}}\.ndjson\.gz",
+        key,
     )
+    assert parse_key(key) == ParkedKey(4096, 0, key.split("-r0-")[1].removesuffix(".ndjson.gz"))
     assert re.fullmatch(r"[0-9a-f]{16}", source_hash(ref.uri))
     rows = [json.loads(x) for x in gzip.decompress(body(s3, key)).splitlines()]
     assert rows[0] == {
@@ -135,12 +141,86 @@ def test_iter_parked_reads_back_and_delete_removes(s3: Any) -> None:
     assert [k for k, _ in q.iter_parked()] == [k2]
 
 
-def test_reparking_the_same_source_and_offset_overwrites(s3: Any) -> None:
+def test_parking_the_same_source_and_offset_again_keeps_both(s3: Any) -> None:
     q = Quarantine(s3, BUCKET, clock=lambda: WHEN)
     first = q.park(failures(), sink="cloudwatch", source="s3://a/1", offset=7)
     again = q.park(failures()[:2], sink="cloudwatch", source="s3://a/1", offset=7)
-    assert first == again
-    assert [len(events) for _, events in q.iter_parked()] == [2]
+    later = q.park(failures()[:1], sink="cloudwatch", source="s3://a/1", offset=7, revision=2)
+    assert len({first, again, later}) == 3
+    assert sorted(len(events) for _, events in q.iter_parked()) == [1, 2, 3]
+    assert later is not None and parse_key(later).revision == 2
+
+
+def test_a_taken_key_is_never_overwritten(s3: Any) -> None:
+    q = Quarantine(s3, BUCKET, clock=lambda: WHEN)
+    taken = q.key_for("cloudwatch", "s3://a/1", 7)
+    s3.put_object(Bucket=BUCKET, Key=taken, Body=b"someone else's park")
+    key = q.park(failures(), sink="cloudwatch", source="s3://a/1", offset=7, key=taken)
+    assert key is not None and key != taken and parse_key(key).offset == 7
+    assert body(s3, taken) == b"someone else's park"
+    with pytest.raises(ClientError, match="PreconditionFailed"):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x", IfNoneMatch="*")
+
+
+def test_old_layout_keys_are_still_read() -> None:
+    assert parse_key("quarantine/search/2026/11/24/0123456789abcdef-12345.ndjson.gz") == (
+        ParkedKey(12345, 0, None)
+    )
+    assert parse_key("odd-name.gz") == ParkedKey(0, 0, None)
+
+
+class FlakyPuts:
+    """An S3 client whose first ``put_object`` calls raise the given errors."""
+
+    def __init__(self, client: Any, errors: list[Exception]) -> None:
+        self.client, self.errors, self.puts = client, errors, 0
+
+    def put_object(self, **kw: Any) -> Any:
+        self.puts += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.client.put_object(**kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def _client_error(code: str, status: int) -> ClientError:
+    answer: Any = {"Error": {"Code": code, "Message": "injected"}}
+    answer["ResponseMetadata"] = {"HTTPStatusCode": status}
+    return ClientError(answer, "PutObject")
+
+
+def test_a_failed_park_is_retried_with_backoff(s3: Any) -> None:
+    flaky = FlakyPuts(s3, [_client_error("InternalError", 500), _client_error("SlowDown", 503)])
+    waits: list[float] = []
+    q = Quarantine(flaky, BUCKET, attempts=3, backoff=0.5, sleep=waits.append)
+    key = q.park(failures(), sink="search", source="s3://a/1")
+    assert key is not None and flaky.puts == 3 and len(waits) == 2
+    assert all(0 <= w <= 2.0 for w in waits)
+    assert [len(events) for _, events in q.iter_parked()] == [3]
+
+
+def test_a_park_that_keeps_failing_raises_the_last_error(s3: Any) -> None:
+    denied = [_client_error("AccessDenied", 403) for _ in range(3)]
+    q = Quarantine(FlakyPuts(s3, denied), BUCKET, attempts=3, sleep=lambda s: None)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        q.park(failures(), sink="search", source="s3://a/1")
+    assert list(q.iter_parked()) == []
+
+
+def test_a_retry_after_a_lost_answer_is_not_stored_twice(s3: Any) -> None:
+    class LostAnswer(FlakyPuts):
+        def put_object(self, **kw: Any) -> Any:
+            self.puts += 1
+            self.client.put_object(**kw)
+            if self.puts == 1:
+                raise _client_error("InternalError", 500)  # stored, but the answer is lost
+            return None
+
+    q = Quarantine(LostAnswer(s3, []), BUCKET, sleep=lambda s: None)
+    key = q.park(failures(), sink="search", source="s3://a/1")
+    assert [k for k, _ in q.iter_parked()] == [key]
 
 
 def test_corrupt_parked_line_names_object_and_line(s3: Any) -> None:

@@ -3,7 +3,11 @@
 Writers keep at most one multipart part in memory: a small output becomes a single PutObject,
 a big one a multipart upload (aborted if the writer is left with an exception). The quarantine
 stores failures as gzipped NDJSON under
-``<prefix>/<sink>/<yyyy>/<mm>/<dd>/<source-hash>-<offset>.ndjson.gz`` for ``logferry replay``.
+``<prefix>/<sink>/<yyyy>/<mm>/<dd>/<source-hash>-<offset>-r<revision>-<ms>-<random>.ndjson.gz``
+for ``logferry replay``: every park gets a key of its own and is written with a conditional
+put (``If-None-Match: *``), so no park ever replaces another. Keys of the older layout
+(``<source-hash>-<offset>.ndjson.gz``) are still read. Replay markers live under
+``<prefix>/_replay/``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import gzip
 import hashlib
 import io
 import json
+import random
+import re
+import secrets
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,8 +27,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from logferry.model import Event, ObjectRef
 from logferry.sinks import Failure
+from logferry.sinks.retry import backoff_delay
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
@@ -56,6 +66,7 @@ class ObjectWriter:
         kms_key_id: str | None = None,
         part_size: int = 8 * MIB,
         metadata: Mapping[str, str] | None = None,
+        create_only: bool = False,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"s3://{bucket}/{key}: part_size {part_size} < {MIN_PART_SIZE}")
@@ -74,6 +85,8 @@ class ObjectWriter:
         if metadata:
             self._args["Metadata"] = dict(metadata)
         self._args.update(_encryption_args(sse, kms_key_id))
+        self._condition = {"IfNoneMatch": "*"} if create_only else {}
+        """``create_only``: the object is written only if the key does not exist yet."""
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._etags: list[dict[str, Any]] = []
@@ -104,7 +117,9 @@ class ObjectWriter:
         body = bytes(self._buffer)
         self._buffer.clear()
         if self._upload_id is None:
-            self._client.put_object(Bucket=self.bucket, Key=self.key, Body=body, **self._args)
+            self._client.put_object(
+                Bucket=self.bucket, Key=self.key, Body=body, **self._args, **self._condition
+            )
             self.bytes_out += len(body)
             return
         if body:
@@ -114,6 +129,7 @@ class ObjectWriter:
             Key=self.key,
             UploadId=self._upload_id,
             MultipartUpload={"Parts": self._etags},
+            **self._condition,
         )
 
     def abort(self) -> None:
@@ -238,8 +254,50 @@ def source_hash(source: str) -> str:
     return hashlib.blake2b(source.encode("utf-8"), digest_size=8).hexdigest()
 
 
+_KEY = re.compile(
+    r"(?P<hash>[0-9a-f]{16})-(?P<offset>\d+)"
+    r"(?:-r(?P<revision>\d+)-(?P<unique>\d+-[0-9a-f]+))?\.ndjson\.gz$"
+)
+MARKERS = "_replay"
+"""Folder under the quarantine prefix that holds replay markers (never parked events)."""
+
+
+@dataclass(frozen=True)
+class ParkedKey:
+    """What a quarantine key says: the source offset, the revision and the unique part."""
+
+    offset: int
+    revision: int
+    unique: str | None
+    """``None`` for a key of the older layout (``<hash>-<offset>.ndjson.gz``)."""
+
+
+def parse_key(key: str) -> ParkedKey:
+    """Read a quarantine key of either layout (offset 0, revision 0 if it is neither)."""
+    match = _KEY.search(key)
+    if match is None:
+        return ParkedKey(0, 0, None)
+    return ParkedKey(int(match["offset"]), int(match["revision"] or 0), match["unique"])
+
+
+def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "")
+    return ""
+
+
+def is_precondition_failed(exc: BaseException) -> bool:
+    """Whether an S3 call failed because its ``If-None-Match``/``If-Match`` did not hold."""
+    return _error_code(exc) in {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
 class Quarantine:
-    """The park store: failed events as gzipped NDJSON objects, read back for replay."""
+    """The park store: failed events as gzipped NDJSON objects, read back for replay.
+
+    A park is written under a key of its own with a conditional put, retried ``attempts``
+    times with backoff; if every attempt fails the last error is raised (the caller keeps
+    the failures).
+    """
 
     def __init__(
         self,
@@ -250,17 +308,30 @@ class Quarantine:
         sse: str | None = "AES256",
         kms_key_id: str | None = None,
         clock: Callable[[], float] = time.time,
+        attempts: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self._client = client
         self._sse, self._kms_key_id = sse, kms_key_id
         self._clock = clock
+        self._attempts = max(1, attempts)
+        self._backoff = backoff
+        self._sleep = sleep
+        self._rng = random.Random()
 
-    def key_for(self, sink: str, source: str, offset: int) -> str:
-        """Where failures of ``sink`` for ``source`` read from ``offset`` are parked today."""
-        day = time.strftime("%Y/%m/%d", time.gmtime(self._clock()))
-        return f"{self.prefix}/{sink}/{day}/{source_hash(source)}-{offset}.ndjson.gz"
+    def key_for(self, sink: str, source: str, offset: int, revision: int = 0) -> str:
+        """A new key, never handed out before, for failures of ``sink`` for ``source`` read
+        from ``offset`` (``revision``: how many replays re-parked them), under today's date."""
+        now = self._clock()
+        day = time.strftime("%Y/%m/%d", time.gmtime(now))
+        unique = f"{int(now * 1000)}-{secrets.token_hex(6)}"
+        return (
+            f"{self.prefix}/{sink}/{day}/{source_hash(source)}-{offset}"
+            f"-r{revision}-{unique}.ndjson.gz"
+        )
 
     def park(
         self,
@@ -270,18 +341,39 @@ class Quarantine:
         source: ObjectRef | str,
         offset: int = 0,
         reason: str | None = None,
+        revision: int = 0,
+        key: str | None = None,
     ) -> str | None:
-        """Write ``failures`` to one quarantine object and return its key (None if empty).
+        """Write ``failures`` to a new quarantine object and return its key (None if empty).
 
         ``source`` is the object the events were read from and ``offset`` where this read of
-        it started: park once per (sink, source, offset). Parking the same triple again (a
-        retried invocation) replaces the object instead of duplicating it. ``reason``
-        overrides each failure's own reason.
+        it started; ``revision`` counts the replays that parked them again. ``key`` (from
+        :meth:`key_for` with the same sink, source, offset and revision) is a key chosen
+        beforehand. An existing object is never replaced: a key that is taken on the first
+        attempt is swapped for a fresh one; taken on a retry, it is the earlier attempt's own
+        write (its answer was lost). ``reason`` overrides each failure's own.
         """
         if not failures:
             return None
         uri = source.uri if isinstance(source, ObjectRef) else source
-        key = self.key_for(sink, uri, offset)
+        key = key or self.key_for(sink, uri, offset, revision)
+        for attempt in range(1, self._attempts + 1):
+            try:
+                self._write(key, failures, sink, uri, reason)
+                return key
+            except (ClientError, BotoCoreError) as exc:
+                if is_precondition_failed(exc):
+                    if attempt > 1:
+                        return key  # the previous attempt was stored; its answer was lost
+                    key = self.key_for(sink, uri, offset, revision)
+                elif attempt == self._attempts:
+                    raise
+                self._sleep(backoff_delay(attempt, self._backoff, 4 * self._backoff, self._rng))
+        raise RuntimeError(f"s3://{self.bucket}/{key}: no free key in {self._attempts} attempts")
+
+    def _write(
+        self, key: str, failures: Sequence[Failure], sink: str, uri: str, reason: str | None
+    ) -> None:
         with NdjsonObjectWriter(
             self._client,
             self.bucket,
@@ -289,34 +381,29 @@ class Quarantine:
             compress=True,
             sse=self._sse,
             kms_key_id=self._kms_key_id,
+            create_only=True,
         ) as out:
             for failure in failures:
-                e = failure.event
-                out.write_document(
-                    {
-                        "id": e.id,
-                        "timestamp_ms": e.timestamp_ms,
-                        "message": e.message,
-                        "document": e.document,
-                        "reason": reason or failure.reason,
-                        "sink": sink,
-                        "source": uri,
-                    }
-                )
-        return key
+                out.write_document(parked_row(failure, sink, uri, reason))
+
+    def keys(self, prefix: str | None = None) -> Iterator[str]:
+        """The keys of the parked objects under ``prefix`` (default: all), markers left out."""
+        listing = (prefix or self.prefix).rstrip("/") + "/"
+        markers = f"{self.prefix}/{MARKERS}/"
+        paginator = self._client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=listing):
+            for item in page.get("Contents", []):
+                key = str(item["Key"])
+                if key.endswith(".ndjson.gz") and not key.startswith(markers):
+                    yield key
 
     def iter_parked(self, prefix: str | None = None) -> Iterator[tuple[str, list[ParkedEvent]]]:
         """Yield ``(key, events)`` for each parked object under ``prefix`` (default: all).
 
         ``prefix`` narrows the listing, e.g. ``quarantine/cloudwatch/2026/11``.
         """
-        listing = (prefix or self.prefix).rstrip("/") + "/"
-        paginator = self._client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=listing):
-            for item in page.get("Contents", []):
-                key = str(item["Key"])
-                if key.endswith(".ndjson.gz"):
-                    yield key, self.read(key)
+        for key in self.keys(prefix):
+            yield key, self.read(key)
 
     def read(self, key: str) -> list[ParkedEvent]:
         """The events parked in one object."""
@@ -325,15 +412,80 @@ class Quarantine:
         with gzip.GzipFile(fileobj=body) as lines:
             for line_no, line in enumerate(lines, 1):
                 if line.strip():
-                    events.append(_parked(line, f"s3://{self.bucket}/{key}", line_no))
+                    events.append(parked_event(line, f"s3://{self.bucket}/{key}", line_no))
         return events
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is (still) there."""
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
 
     def delete(self, key: str) -> None:
         """Remove a parked object (after its events were replayed)."""
         self._client.delete_object(Bucket=self.bucket, Key=key)
 
+    def marker_key(self, key: str) -> str:
+        """Where replay keeps its claim and progress for the parked object ``key``."""
+        rest = key[len(self.prefix) + 1 :] if key.startswith(self.prefix + "/") else key
+        return f"{self.prefix}/{MARKERS}/{rest.removesuffix('.ndjson.gz')}.json"
 
-def _parked(line: bytes, uri: str, line_no: int) -> ParkedEvent:
+    def read_marker(self, key: str) -> tuple[dict[str, Any], str] | None:
+        """The replay marker of parked object ``key`` and its ETag (None if there is none)."""
+        try:
+            answer = self._client.get_object(Bucket=self.bucket, Key=self.marker_key(key))
+        except ClientError as exc:
+            if _error_code(exc) in {"404", "NoSuchKey"}:
+                return None
+            raise
+        return dict(json.loads(answer["Body"].read())), str(answer["ETag"])
+
+    def write_marker(self, key: str, state: Mapping[str, Any], etag: str | None) -> str | None:
+        """Store a replay marker only if it is still ``etag`` (``None``: only if there is none);
+        return the new ETag, or ``None`` if another writer got there first."""
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            answer = self._client.put_object(
+                Bucket=self.bucket,
+                Key=self.marker_key(key),
+                Body=json.dumps(dict(state), sort_keys=True).encode(),
+                ContentType="application/json",
+                **condition,
+                **_encryption_args(self._sse, self._kms_key_id),
+            )
+        except ClientError as exc:
+            if is_precondition_failed(exc) or _error_code(exc) in {"NoSuchKey", "404"}:
+                return None
+            raise
+        return str(answer["ETag"])
+
+    def delete_marker(self, key: str) -> None:
+        """Remove the replay marker of parked object ``key``."""
+        self._client.delete_object(Bucket=self.bucket, Key=self.marker_key(key))
+
+
+def parked_row(
+    failure: Failure, sink: str, source: str, reason: str | None = None
+) -> dict[str, Any]:
+    """One parked event as the quarantine stores it (one NDJSON line)."""
+    e = failure.event
+    return {
+        "id": e.id,
+        "timestamp_ms": e.timestamp_ms,
+        "message": e.message,
+        "document": e.document,
+        "reason": reason or failure.reason,
+        "sink": sink,
+        "source": source,
+    }
+
+
+def parked_event(line: bytes | str, uri: str, line_no: int) -> ParkedEvent:
+    """Read one parked line back (``uri``/``line_no`` name it in the error if it is not one)."""
     try:
         row = json.loads(line)
         event = Event(
