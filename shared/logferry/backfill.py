@@ -1,10 +1,13 @@
 """``logferry backfill``: ship objects that were in a bucket before its trigger existed.
 
 Objects are listed (filtered by LastModified), then each is either processed here, with the
-functions' own pipeline and sinks built from the same settings (``--concurrency`` threads),
-or handed to the deployed function as a synthetic S3 event (``--invoke``, asynchronous).
+functions' own pipeline and sinks built from the same settings (``--concurrency`` threads,
+one wiring and one parser each), handed to the deployed function as a synthetic S3 event
+(``--invoke``, asynchronous), or sent as S3-event messages to the function's SQS trigger
+queue (``--enqueue``, :mod:`logferry.backfill_queue`: the scale path for a big history).
 A state file records every object done (key and ETag), so an interrupted run (Ctrl-C)
-resumes where it stopped and a changed object is done again.
+resumes where it stopped and a changed object is done again; ``--enqueue`` keeps a cursor
+(the last key sent) instead.
 """
 
 from __future__ import annotations
@@ -79,9 +82,13 @@ def list_objects(
     prefix: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    start_after: str | None = None,
 ) -> Iterator[ObjectInfo]:
-    """Objects under ``prefix`` with ``since <= LastModified < until`` (folders left out)."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+    """Objects under ``prefix`` with ``since <= LastModified < until`` (folders left out), in
+    key order, after the key ``start_after`` if given."""
+    extra = {"StartAfter": start_after} if start_after else {}
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, **extra)
+    for page in pages:
         for item in page.get("Contents", []):
             modified: datetime = item["LastModified"]
             if str(item["Key"]).endswith("/") or (since and modified < since):
@@ -385,6 +392,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         bucket, prefix = parse_s3_uri(args.source)
         since = parse_time(args.since) if args.since else None
         until = parse_time(args.until) if args.until else None
+        if args.enqueue:
+            return _cmd_enqueue(args, bucket, prefix, since, until)
         target = f"invoke:{args.invoke}" if args.invoke else f"local:{args.format or ''}"
         state_path = Path(args.state) if args.state else default_state_path(args.source, target)
         state = BackfillState(state_path, args.source)
@@ -421,6 +430,47 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 1 if totals.failed else 0
 
 
+def _cmd_enqueue(
+    args: argparse.Namespace,
+    bucket: str,
+    prefix: str,
+    since: datetime | None,
+    until: datetime | None,
+) -> int:
+    """``--enqueue``: 0 when all sent, 1 if SQS refused a batch, 130 if interrupted."""
+    from logferry.backfill_queue import Cursor, enqueue, resolve_queue
+    from logferry.clients import client
+
+    sqs = client("sqs")
+    queue_url = resolve_queue(args.enqueue, client("lambda"), sqs)
+    path = Path(args.state) if args.state else default_state_path(args.source, queue_url)
+    cursor = Cursor.load(path, args.source, queue_url)
+    objects = list_objects(client("s3"), bucket, prefix, since, until, cursor.last_key)
+    after = f" after {cursor.last_key}" if cursor.last_key else ""
+    if args.dry_run:
+        count = size = 0
+        for info in objects:
+            count, size = count + 1, size + info.size
+        print(f"{count} objects ({human_bytes(size)}) to enqueue to {queue_url}{after}")
+        return 0
+    print(f"backfill: enqueueing to {queue_url}{after}; cursor in {path}", file=sys.stderr)
+    totals = enqueue(objects, sqs, queue_url, bucket, cursor)
+    rate = totals.enqueued / max(totals.seconds, 1e-6)
+    print(
+        f"{totals.enqueued} objects enqueued in {totals.batches} batches ({rate:.0f} objects/s), "
+        f"{cursor.enqueued} in all; last key {cursor.last_key}; cursor in {path}"
+    )
+    if totals.error:
+        print(f"logferry backfill: {totals.error}; run again to resume", file=sys.stderr)
+        return 1
+    if totals.interrupted:
+        print(
+            "logferry backfill: interrupted; run the same command again to resume", file=sys.stderr
+        )
+        return 130
+    return 0
+
+
 def register(subparsers: Any) -> None:
     """Add the ``backfill`` subcommand."""
     from logferry import formats
@@ -435,8 +485,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("--concurrency", "-j", type=int, default=4, help="objects at a time")
     p.add_argument("--format", choices=formats.names(), help="log format (default: $LOG_FORMAT)")
     p.add_argument("--pattern", help="regex with named groups (--format regex; or $LOG_PATTERN)")
-    p.add_argument("--invoke", metavar="FUNCTION", help="invoke this function per object instead")
-    p.add_argument("--state", help="state file (default: .logferry-backfill-<hash>.json)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
+        "--invoke", metavar="FUNCTION", help="invoke this function per object instead"
+    )
+    target.add_argument(
+        "--enqueue",
+        metavar="FUNCTION|QUEUE_URL",
+        help="send the objects to this function's SQS trigger queue (or this queue) instead",
+    )
+    p.add_argument(
+        "--state",
+        help="state file, the cursor with --enqueue (default: .logferry-backfill-<hash>.json)",
+    )
     p.add_argument("--dry-run", action="store_true", help="list and count only")
     add_sink_options(p)
     p.set_defaults(func=cmd_backfill)
