@@ -1,28 +1,44 @@
 """``logferry replay``: ship parked events again and drop what was shipped from the quarantine.
 
-Parked events keep their original deterministic ids, so a search replay overwrites instead of
-duplicating. A parked object is deleted only after all its events shipped; the events that
-fail again are parked anew (same sink, source and offset) and the old object is removed, so
-a CloudWatch replay never re-sends events that already went through.
+Idempotent and safe to kill and rerun:
+- parked events keep their deterministic ids, so a search replay overwrites, never duplicates;
+- a parked object is replayed in steps of ``batch`` events under a claim
+  (:mod:`logferry.replay_claim`): a marker object, written with conditional puts, that says
+  how many events were handled and which step is in flight. A rerun after a crash goes on
+  after the last finished step, so CloudWatch Logs gets again at most the one step that was
+  in flight (only if the crash fell between its PutLogEvents and the marker write);
+- two replays at once never both ship an object: the second finds it claimed and leaves it;
+- what fails again is parked under a new key with the next revision (never over another
+  object); the parked object is deleted only after every event was shipped or re-parked;
+- an event id already shipped earlier in the same run (a retried invocation parked the same
+  events twice) is not sent again.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
+
+from botocore.exceptions import ClientError
 
 from logferry.composition import Wiring, function_settings, replayable
 from logferry.config import ConfigError
 from logferry.model import ObjectRef
+from logferry.replay_claim import Claim, ClaimLostError, Owner
 from logferry.settings import Settings
-from logferry.sinks import Sink
+from logferry.sinks import Failure, Sink
 from logferry.sinks.s3 import ParkedEvent, Quarantine, parse_key
 
 SinkBuilder = Callable[[str, str], Sink | None]
 """``(sink name, source URI) -> sink`` to replay through, or ``None`` if not replayable."""
+
+BATCH = 1000
+"""Events shipped per step (one CloudWatch Logs batch of typical lines) before the marker
+records them: the most a crash can make CloudWatch Logs receive twice."""
 
 
 @dataclass
@@ -37,13 +53,21 @@ class ReplayCounts:
     kept: int = 0
     skipped: int = 0
     """Parked objects of a sink that cannot be replayed (left alone)."""
+    busy: int = 0
+    """Parked objects another replay holds (left to it)."""
+    resumed: int = 0
+    """Parked objects an earlier, interrupted replay had started (continued after its
+    last finished step)."""
+    duplicates: int = 0
+    """Events not sent because the same id was already shipped in this run."""
 
     def line(self) -> str:
         """The counts as one human-readable line."""
         return (
             f"{self.objects} parked objects, {self.events} events: {self.shipped} shipped, "
             f"{self.failed} failed again; {self.deleted} objects deleted, {self.kept} kept, "
-            f"{self.skipped} skipped"
+            f"{self.skipped} skipped, {self.busy} busy, {self.resumed} resumed; "
+            f"{self.duplicates} duplicate ids not re-sent"
         )
 
 
@@ -60,6 +84,17 @@ def parked_offset(key: str) -> int:
     return parse_key(key).offset
 
 
+@dataclass
+class _Run:
+    quarantine: Quarantine
+    build: SinkBuilder
+    counts: ReplayCounts
+    batch: int
+    clock: Callable[[], float]
+    owner: Owner = field(default_factory=Owner.me)
+    shipped_ids: set[tuple[str, str]] = field(default_factory=set)
+
+
 def replay(
     quarantine: Quarantine,
     build: SinkBuilder,
@@ -67,51 +102,122 @@ def replay(
     prefix: str | None = None,
     dry_run: bool = False,
     log: TextIO | None = None,
+    batch: int = BATCH,
+    clock: Callable[[], float] = time.time,
 ) -> ReplayCounts:
     """Replay every parked object under ``prefix`` (default: the whole quarantine)."""
-    counts = ReplayCounts()
-    for key, parked in quarantine.iter_parked(prefix):
-        counts.objects += 1
-        counts.events += len(parked)
-        outcome = "dry run" if dry_run else _replay_object(quarantine, build, key, parked, counts)
+    run = _Run(quarantine, build, ReplayCounts(), max(1, batch), clock)
+    for key in list(quarantine.keys(prefix)):  # listed first: re-parks are for the next run
+        if dry_run:
+            parked = quarantine.read(key)
+            run.counts.objects += 1
+            run.counts.events += len(parked)
+            outcome = f"{len(parked)} events, dry run"
+        else:
+            outcome = _claimed(run, key)
         if log is not None:
-            print(f"s3://{quarantine.bucket}/{key}: {len(parked)} events, {outcome}", file=log)
-    return counts
+            print(f"s3://{quarantine.bucket}/{key}: {outcome}", file=log)
+    return run.counts
 
 
-def _replay_object(
-    quarantine: Quarantine,
-    build: SinkBuilder,
-    key: str,
-    parked: list[ParkedEvent],
-    counts: ReplayCounts,
-) -> str:
+def _claimed(run: _Run, key: str) -> str:
+    """Replay one parked object under a claim; what happened, in words."""
+    claim, holder = Claim.take(run.quarantine, key, run.owner, run.clock)
+    if claim is None:
+        run.counts.busy += 1
+        owner = (holder or {}).get("owner") or {}
+        return f"claimed by {owner.get('host')} pid {owner.get('pid')}, left alone"
+    try:
+        try:
+            parked = run.quarantine.read(key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404"}:
+                raise
+            claim.release()  # another replay finished it since it was listed
+            return "already replayed"
+        run.counts.objects += 1
+        run.counts.events += len(parked)
+        return f"{len(parked)} events, " + _replay_object(run, claim, key, parked)
+    except ClaimLostError:
+        run.counts.busy += 1
+        return "taken over by another replay, stopped"
+    except BaseException:
+        claim.pause()  # progress kept, lease given up: a rerun continues at once
+        raise
+
+
+def _replay_object(run: _Run, claim: Claim, key: str, parked: list[ParkedEvent]) -> str:
+    q, counts = run.quarantine, run.counts
     if not parked:
-        quarantine.delete(key)
+        q.delete(key)
+        claim.release()
         counts.deleted += 1
         return "empty, deleted"
     name, source = parked[0].sink, parked[0].source
-    sink = build(name, source)
+    sink = run.build(name, source)
     if sink is None:
+        claim.release()
         counts.skipped += 1
         return f"sink {name!r} cannot be replayed, kept"
-    for item in parked:
+    if claim.done or claim.inflight:
+        counts.resumed += 1
+    parsed = parse_key(key)
+    reparked: list[str] = list(claim.state.get("reparked") or [])
+    failed = 0
+    for start, end, stale in _steps(claim, len(parked), run.batch):
+        repark = q.key_for(name, source, parsed.offset, parsed.revision + 1)
+        claim.save(inflight={"start": start, "end": end, "repark": repark})
+        failures = _ship(run, sink, name, parked[start:end])
+        if failures:
+            written = q.park(
+                failures,
+                sink=name,
+                source=source,
+                offset=parsed.offset,
+                revision=parsed.revision + 1,
+                key=repark,
+            )
+            reparked.append(str(written))
+            failed += len(failures)
+        if stale and stale not in reparked:
+            q.delete(stale)  # an interrupted step's re-park: its events are handled again now
+        claim.save(done=end, inflight=None, reparked=reparked)
+    q.delete(key)
+    claim.release()
+    if not reparked:
+        counts.deleted += 1
+        return "all shipped, deleted"
+    counts.kept += 1
+    return f"{failed} failed again, parked at {', '.join(reparked)}"
+
+
+def _steps(claim: Claim, total: int, batch: int) -> list[tuple[int, int, str | None]]:
+    """``(start, end, stale re-park key)`` of the steps left: an interrupted step first,
+    over exactly its range, then the rest in ``batch``-sized steps."""
+    steps: list[tuple[int, int, str | None]] = []
+    start = claim.done
+    inflight = claim.inflight
+    if inflight is not None:
+        end = min(int(inflight["end"]), total)
+        steps.append((int(inflight["start"]), end, str(inflight.get("repark") or "") or None))
+        start = end
+    steps += [(s, min(s + batch, total), None) for s in range(start, total, batch)]
+    return steps
+
+
+def _ship(run: _Run, sink: Sink, name: str, part: list[ParkedEvent]) -> list[Failure]:
+    """Send one step's events through ``sink``; the ones that failed again (once per id)."""
+    fresh = [p for p in part if (name, p.event.id) not in run.shipped_ids]
+    run.counts.duplicates += len(part) - len(fresh)
+    for item in fresh:
         sink.add(item.event)
     sink.flush()
     failures = list({f.event.id: f for f in sink.take_failures()}.values())
-    counts.failed += len(failures)
-    counts.shipped += len(parked) - len(failures)
-    if not failures:
-        quarantine.delete(key)
-        counts.deleted += 1
-        return "all shipped, deleted"
-    parsed = parse_key(key)
-    new_key = quarantine.park(
-        failures, sink=name, source=source, offset=parsed.offset, revision=parsed.revision + 1
-    )
-    quarantine.delete(key)
-    counts.kept += 1
-    return f"{len(failures)} failed again (first: {failures[0].reason}), parked at {new_key}"
+    failed_ids = {f.event.id for f in failures}
+    run.shipped_ids.update((name, p.event.id) for p in fresh if p.event.id not in failed_ids)
+    run.counts.failed += len(failures)
+    run.counts.shipped += len(fresh) - len(failures)
+    return failures
 
 
 def wiring_builder(wiring: Wiring) -> SinkBuilder:
@@ -166,7 +272,8 @@ def add_sink_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Run ``logferry replay``: 0 if everything shipped, 1 if some stay parked, 2 on bad config."""
+    """Run ``logferry replay``: 0 if everything shipped, 1 if some stay parked (or another
+    replay holds them), 2 on bad config."""
     from logferry.clients import client
 
     try:
@@ -182,12 +289,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
             prefix=listing,
             dry_run=args.dry_run,
             log=sys.stderr,
+            batch=args.batch,
         )
     except (ConfigError, ValueError, OSError, EOFError) as exc:
         print(f"logferry replay: {exc}", file=sys.stderr)
         return 2
     print(("dry run: " if args.dry_run else "") + counts.line())
-    return 1 if counts.kept or counts.skipped else 0
+    return 1 if counts.kept or counts.skipped or counts.busy else 0
 
 
 def register(subparsers: Any) -> None:
@@ -200,4 +308,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sink", choices=replayable(), help="only events parked by this sink")
     add_sink_options(p)
     p.add_argument("--dry-run", action="store_true", help="list and count, ship nothing")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=BATCH,
+        help=f"events per step recorded in the replay marker (default {BATCH})",
+    )
     p.set_defaults(func=cmd_replay)
