@@ -184,6 +184,16 @@ def load_handler() -> ModuleType:
     return module
 
 
+def lambda_context() -> SimpleNamespace:
+    """The context the handler's Powertools decorator reads."""
+    return SimpleNamespace(
+        function_name="log_alert",
+        memory_limit_in_mb=256,
+        aws_request_id="r",
+        invoked_function_arn="arn:aws:lambda:us-east-1:1:function:log_alert",
+    )
+
+
 def messages(endpoints: Endpoints, run_id: str) -> list[tuple[str, dict[str, Any]]]:
     """(channel, payload) of this run's captured posts, oldest first."""
     base = f"{urlsplit(endpoints.slack or '').scheme}://{urlsplit(endpoints.slack or '').netloc}"
@@ -205,12 +215,7 @@ def test_alert_runs_over_consecutive_and_missed_windows(
     for name, value in alert_env.items():
         monkeypatch.setenv(name, value)
     handler = load_handler().handler
-    ctx = SimpleNamespace(
-        function_name="log_alert",
-        memory_limit_in_mb=256,
-        aws_request_id="r",
-        invoked_function_arn="arn:aws:lambda:us-east-1:1:function:log_alert",
-    )
+    ctx = lambda_context()
 
     def run(ms: int) -> dict[str, Any]:
         summary: dict[str, Any] = handler({"time": at(ms).isoformat()}, ctx)
@@ -247,6 +252,78 @@ def test_alert_runs_over_consecutive_and_missed_windows(
     # a retried invocation at the same scheduled time sends nothing more
     again = run(t0 + 4 * W + 20_000)
     assert again["windows"] == 0 and len(messages(endpoints, run_id)) == 4
+
+
+def test_a_rule_on_a_missing_index_fails_visibly_once(
+    endpoints: Endpoints,
+    run_id: str,
+    search: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A rule on an index that does not exist fails on every run: each run logs it at ERROR
+    and emits RuleErrors; Slack hears "rule ... failing since" once across two runs."""
+    began = time.monotonic()
+    assert endpoints.slack and endpoints.search
+    slack = urlsplit(endpoints.slack)
+    hook = f"{slack.scheme}://{slack.netloc}/hooks/{run_id}/broken"
+    missing = f"{run_id}-never-created"
+    rules = {
+        "defaults": {"backend": "search", "window": "5m", "delay": "0s"},
+        "rules": [{"name": "missing-index", "index": missing, "query": "*"}],
+    }
+    ssm = boto3_client("ssm", endpoints)
+    ssm.put_parameter(Name=f"/{run_id}/broken/rules", Value=json.dumps(rules), Type="String")
+    secret = boto3_client("secretsmanager", endpoints).create_secret(
+        Name=f"{run_id}/broken-slack", SecretString=json.dumps({"default": hook})
+    )
+    env = {
+        **endpoints.env(),
+        "RULES_PARAM": f"/{run_id}/broken/rules",
+        "STATE_PARAM_PREFIX": f"/{run_id}/broken/state/",
+        "SLACK_SECRET_ARN": secret["ARN"],
+        "SEARCH_URL": endpoints.search,
+        "SEARCH_ENGINE": endpoints.search_engine or "elasticsearch",
+        "AWS_LAMBDA_FUNCTION_NAME": "e2e-log_alert",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    handler = load_handler().handler
+    first_ms = int(time.time() * 1000) // W * W + 10_000
+    summaries = [handler({"time": at(ms).isoformat()}, lambda_context())
+                 for ms in (first_ms, first_ms + W)]  # fmt: skip
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+
+    for summary in summaries:
+        assert set(summary["errors"]) == {"missing-index"}
+        assert "index_not_found_exception" in summary["errors"]["missing-index"]
+    assert [s["notices"] for s in summaries] == [1, 0]
+    posts = [payload for channel, payload in messages(endpoints, run_id) if channel == "broken"]
+    assert len(posts) == 1, posts
+    since = at(first_ms).strftime("%Y-%m-%d %H:%M UTC")
+    assert posts[0]["text"].startswith(f"rule missing-index failing since {since}: ")
+    assert missing in posts[0]["text"]
+    errors = [r for r in caplog.records if r.name == "log_alert" and r.levelname == "ERROR"]
+    assert [(r.getMessage(), r.__dict__.get("rule")) for r in errors] == [
+        ("alert rule failing", "missing-index")
+    ] * 2  # fmt: skip
+    emf = [line for line in lines if "_aws" in line and "RuleErrors" in line]
+    assert all(e["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "logferry" for e in emf)
+    assert all(e["service"] == "e2e-log_alert" for e in emf)
+    assert [(e.get("rule"), e["RuleErrors"]) for e in emf] == [
+        (None, [1.0]), ("missing-index", [1.0])
+    ] * 2  # fmt: skip
+    state = json.loads(
+        ssm.get_parameter(Name=f"/{run_id}/broken/state/missing-index")["Parameter"]["Value"]
+    )
+    assert state["failing_since_ms"] == state["failure_noticed_ms"] == first_ms
+    assert state["last_end_ms"] is None, "the failed windows are left for a later run"
+    print(
+        f"\nFAULT alert_rule_always_fails: in=n/a shipped=n/a parked=n/a dup_search=n/a "
+        f"dup_cwl=n/a seconds={time.monotonic() - began:.1f} (2 runs, {len(posts)} notice, "
+        f"{len(errors)} ERROR lines, {len(emf)} RuleErrors lines)"
+    )
 
 
 def read_png(path: Path) -> tuple[int, int, list[list[tuple[int, int, int]]]]:

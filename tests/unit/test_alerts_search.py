@@ -70,7 +70,8 @@ def test_opensearch_result_handling() -> None:
     assert result.top["http.response.status_code"] == [("502", 16), ("503", 1)]
     assert result.samples == ["h2 ... 502", '{"url": {"path": "/"}}']
     assert result.link and result.link.startswith("http://kibana:5601/app/discover#/?_g=")
-    assert client.calls[0]["params"]["ignore_unavailable"] == "true"
+    assert client.calls[0]["params"]["ignore_unavailable"] == "false"
+    assert client.calls[0]["params"]["allow_no_indices"] == "true"
 
 
 def test_elasticsearch_keywords_and_count_only() -> None:

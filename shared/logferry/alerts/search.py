@@ -17,12 +17,17 @@ TOP_VALUES = 5
 
 
 def run_search(client: Any, index: str, body: dict[str, Any]) -> dict[str, Any]:
-    """``search`` on either client (OpenSearch takes ``body``, Elasticsearch 8 keywords)."""
+    """``search`` on either client (OpenSearch takes ``body``, Elasticsearch 8 keywords).
+
+    A pattern that matches no index yet counts 0 (``allow_no_indices``: daily indices of a
+    source not shipped yet); a concrete index that does not exist is an error
+    (``index_not_found_exception``: a wrong name must fail the rule, not count 0 forever).
+    """
     if isinstance(client, opensearchpy.OpenSearch):  # query parameters go as strings
-        params = {"ignore_unavailable": "true", "allow_no_indices": "true"}
+        params = {"ignore_unavailable": "false", "allow_no_indices": "true"}
         response: Any = client.search(index=index, body=body, params=params)
     else:
-        options = {"ignore_unavailable": True, "allow_no_indices": True}
+        options = {"ignore_unavailable": False, "allow_no_indices": True}
         response = client.search(index=index, **options, **body)
     return dict(response.body if hasattr(response, "body") else response)
 
