@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from logferry import formats
-from logferry.formats.base import LogFormat, parser_failure
+from logferry.formats.base import LogFormat, parser_failure, shippable
 from logferry.model import ObjectRef, ParseContext
 from logferry.sources.stream import (
     CorruptObjectError,
@@ -52,7 +52,7 @@ def _parse_file(path: str, fmt: LogFormat, out: Any, verbose: bool, totals: list
             detail = f" ({chosen.detail})" if chosen.detail else ""
             print(f"logferry parse: {path}: format {chosen.name}{detail}", file=sys.stderr)
         fmt = chosen
-        parse, dumps, newline = fmt.parse, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        parse, dataset, newline = fmt.parse, fmt.dataset, orjson.OPT_APPEND_NEWLINE
         for record in fmt.frame(itertools.chain((head,), chunks)):
             try:
                 docs = parse(record, ctx)
@@ -60,11 +60,12 @@ def _parse_file(path: str, fmt: LogFormat, out: Any, verbose: bool, totals: list
                 docs = parser_failure(record, ctx, fmt, exc)
             records += 1
             for doc in docs:
+                doc, body = shippable(doc, record, ctx, dataset, newline)
                 if "error" in doc:
                     errors += 1
                     if verbose:
                         print(doc["error"]["message"], file=sys.stderr)
-                append(dumps(doc, option=newline))
+                append(body)
             if len(pending) >= 1024:
                 out.write(b"".join(pending))
                 documents += len(pending)

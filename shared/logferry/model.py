@@ -98,6 +98,8 @@ class Event:
     document: Document
     message: str
     """The text line-oriented sinks (CloudWatch Logs) send; usually the raw line."""
+    document_bytes: int = 0
+    """Size of the document as JSON when the pipeline has serialized it (0: not measured)."""
 
 
 def iso(dt: datetime) -> str:

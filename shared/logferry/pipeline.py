@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import Any, Protocol
 
-from logferry.formats.base import LogFormat, parser_failure
+from logferry.formats.base import LogFormat, parser_failure, shippable, shippable_message
 from logferry.model import Document, Event, IdMaker, ParseContext, Record, iso
 from logferry.sinks import Failure, Sink
 from logferry.sources.events import ObjectNotice
@@ -221,7 +221,8 @@ def _ship_records(
     unparked: _Unparked,
 ) -> None:
     make_id = IdMaker(ctx.ref)
-    parse = fmt.parse if any(s.needs_documents for s in job.sinks) else fmt.parse_minimal
+    measure = any(s.needs_documents for s in job.sinks)
+    parse = fmt.parse if measure else fmt.parse_minimal
     render = fmt.event_message
     sinks = job.sinks
     parser_failed = False
@@ -245,10 +246,17 @@ def _ship_records(
         if not docs:
             summary.skipped += 1
         for index, doc in enumerate(docs):
+            size = 0
+            if measure:  # one serializer check for every sink: a refused value -> error doc
+                doc, body = shippable(doc, record, ctx, fmt.dataset)
+                size = len(body)
+            message = render(doc)
+            if not measure and (fixed := shippable_message(doc, message, record, ctx, fmt.dataset)):
+                doc, message = fixed, render(fixed)
             if "error" in doc:
                 summary.parse_errors += 1
             event = Event(
-                make_id(record.offset, index), timestamp_ms(doc, default_ms), doc, render(doc)
+                make_id(record.offset, index), timestamp_ms(doc, default_ms), doc, message, size
             )
             for sink in sinks:
                 sink.add(event)

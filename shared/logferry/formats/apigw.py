@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from logferry.formats import jsonutil
 from logferry.formats.base import LineFormat, base_document, error_document, put, put_address
-from logferry.formats.timeparse import apache_time_to_iso, iso_from_epoch_ms
+from logferry.formats.timeparse import apache_time_to_iso, is_epoch_ms, iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
 
 LATENCY_KEYS = ("responseLatency", "latency", "integrationLatency")
@@ -35,16 +36,18 @@ def _number(value: Any) -> float | None:
     if text is None or isinstance(value, bool):
         return None
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def _timestamp(fields: dict[str, Any]) -> str | None:
     """``requestTimeEpoch`` (ms, or s if small), else ``requestTime`` (CLF layout)."""
     epoch = _number(fields.get("requestTimeEpoch"))
-    if epoch is not None:
-        return iso_from_epoch_ms(int(epoch if epoch > 1e11 else epoch * 1000))
+    ms = None if epoch is None else int(epoch if epoch > 1e11 else epoch * 1000)
+    if is_epoch_ms(ms):
+        return iso_from_epoch_ms(ms)
     text = _text(fields.get("requestTime"))
     return apache_time_to_iso(text) if text is not None else None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
@@ -11,8 +12,11 @@ from itertools import accumulate, chain, count, repeat
 from operator import add
 from typing import Any, ClassVar
 
+import orjson
+
 from logferry.formats.timeparse import time_in_line
 from logferry.model import Document, ObjectRef, ParseContext, Record, iso
+from logferry.serialize import clean, find_poison, representable
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 """A line longer than this is cut into pieces (each still shipped) so memory stays bounded."""
@@ -208,6 +212,63 @@ def parser_failure(
     return [error_document(record, ctx, fmt.dataset, reason)]
 
 
+def shippable(
+    doc: Document, record: Record, ctx: ParseContext, dataset: str, option: int = 0
+) -> tuple[Document, bytes]:
+    """``doc`` and its JSON (``orjson.dumps`` with ``option``); a document orjson refuses
+    is replaced by its line's :func:`unserializable_document`, which it accepts.
+
+    The one check every shipping path makes before a sink sees a document: the hot path is
+    the one ``dumps`` call, the slow path runs only when it raises.
+    """
+    try:
+        return doc, orjson.dumps(doc, option=option)
+    except TypeError:
+        fixed = unserializable_document(doc, record, ctx, dataset)
+        return fixed, orjson.dumps(fixed, option=option)
+
+
+def shippable_message(
+    doc: Document, message: str, record: Record, ctx: ParseContext, dataset: str
+) -> Document | None:
+    """``None`` when ``message`` (the text a line-oriented sink ships) is valid text, else
+    the line's :func:`unserializable_document` (for documents nobody serializes)."""
+    if message.isascii() or representable(message) is message:
+        return None
+    return unserializable_document(doc, record, ctx, dataset)
+
+
+def unserializable_document(
+    doc: Document, record: Record, ctx: ParseContext, dataset: str
+) -> Document:
+    """The error document of a line whose document holds values the serializer refuses.
+
+    The message (the raw line) is kept, lone surrogates replaced by U+FFFD; so are the
+    document's ``@timestamp``, ``log`` and ``cloud``. ``error.message`` names each refused
+    field and why; ``logferry.unserializable`` holds each field, its value as text and the
+    reason.
+    """
+    found = find_poison(doc)
+    fields = "; ".join(f"field {p.field}: {p.reason} ({p.value})" for p in found)
+    reason = f"not shipped as parsed, the serializer refuses {fields or 'the document'}"
+    event = doc.get("event")
+    own = event.get("dataset") if isinstance(event, dict) else None
+    fixed = error_document(
+        record, ctx, representable(own) if isinstance(own, str) else dataset, reason
+    )
+    for name in ("message", "log", "cloud"):
+        if name in doc:
+            fixed[name] = clean(doc[name])
+    stamp = doc.get("@timestamp")
+    if isinstance(stamp, str):
+        fixed["@timestamp"] = representable(stamp)
+        fixed["logferry"]["timestamp_from"] = "line"
+    fixed["logferry"]["unserializable"] = [
+        {"field": p.field, "value": p.value, "reason": p.reason} for p in found
+    ]
+    return fixed
+
+
 def to_int(value: str | None) -> int | None:
     """``'-'`` or empty as ``None``, else an int (``None`` if it is not a number)."""
     if value is None or value in ("-", ""):
@@ -219,13 +280,15 @@ def to_int(value: str | None) -> int | None:
 
 
 def to_float(value: str | None) -> float | None:
-    """``'-'`` or empty as ``None``, else a float (``None`` if it is not a number)."""
+    """``'-'`` or empty as ``None``, else a float (``None`` if it is not a finite number:
+    NaN and infinities have no JSON form a search engine takes)."""
     if value is None or value in ("-", ""):
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def dash_none(value: str | None) -> str | None:

@@ -10,6 +10,7 @@ list still parses. Without a header (a resumed read, a hand-cut file) the docume
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -100,9 +101,10 @@ def _int(value: str) -> int | None:
 
 def _float(value: str) -> float | None:
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 @lru_cache(maxsize=1024)

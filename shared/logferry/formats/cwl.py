@@ -14,7 +14,7 @@ from typing import Any
 from logferry.config import option
 from logferry.formats import jsonutil
 from logferry.formats.base import LogFormat, error_document, put
-from logferry.formats.timeparse import iso_from_epoch_ms
+from logferry.formats.timeparse import is_epoch_ms, iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
 
 MARKER = b'{"messageType"'
@@ -155,7 +155,7 @@ class CwlFormat(LogFormat):
         if event_id is not None:
             doc["event"]["id"] = event_id
         timestamp = event.get("timestamp")
-        if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        if is_epoch_ms(timestamp):
             doc["@timestamp"] = iso_from_epoch_ms(timestamp)
         else:
             doc["@timestamp"] = ctx.extra.get("object_time") or iso_from_epoch_ms(0)

@@ -6,6 +6,7 @@ import calendar
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from typing import TypeGuard
 from zoneinfo import ZoneInfo
 
 APACHE_TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
@@ -21,6 +22,15 @@ def _iso_second(seconds: int) -> str:
     return (
         f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
     )
+
+
+_MIN_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+def is_epoch_ms(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is an int (not a bool) of epoch milliseconds within years 1-9999."""
+    return isinstance(value, int) and not isinstance(value, bool) and _MIN_MS <= value <= _MAX_MS
 
 
 def iso_from_epoch_ms(ms: int) -> str:

@@ -22,7 +22,7 @@ from logferry.formats.base import (
     is_ip,
     put_address,
 )
-from logferry.formats.timeparse import iso_from_epoch_ms
+from logferry.formats.timeparse import is_epoch_ms, iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
 
 DEFAULT_FIELDS: tuple[str, ...] = (
@@ -175,7 +175,7 @@ def _epoch(target: str) -> _Setter:
 
     def setter(doc: Document, value: str) -> None:
         seconds = _int(value)
-        if seconds is not None:
+        if seconds is not None and is_epoch_ms(seconds * 1000):
             _set(doc, path, iso_from_epoch_ms(seconds * 1000))
 
     return setter

@@ -19,7 +19,7 @@ from logferry.formats.base import (
     frame_lines,
     put_address,
 )
-from logferry.formats.timeparse import iso_from_epoch_ms
+from logferry.formats.timeparse import is_epoch_ms, iso_from_epoch_ms
 from logferry.model import Document, ParseContext, Record
 
 _ARN_RE = re.compile(r"arn:[^:]+:wafv?2?[^:]*:([^:]*):([^:]*):(.+)")
@@ -116,7 +116,7 @@ class WafFormat(LineFormat):
         except ValueError as exc:
             return [error_document(record, ctx, self.dataset, str(exc))]
         timestamp = fields.get("timestamp")
-        if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+        if not is_epoch_ms(timestamp):
             reason = f"no timestamp in milliseconds (timestamp {timestamp!r})"
             return [error_document(record, ctx, self.dataset, reason)]
         doc["@timestamp"] = iso_from_epoch_ms(timestamp)
