@@ -2,7 +2,9 @@
 # log2aws.sh - upload one day's server log to S3 through the logferry upload API.
 #
 # Run from cron (no TTY needed), e.g.:  15 0 * * *  /usr/local/bin/log2aws.sh
-# Needs bash, curl, gzip and POSIX tools; sha256sum or shasum (or openssl) for the checksum.
+# Needs bash, curl, gzip and POSIX tools; sha256sum or shasum (or openssl) for the checksum
+# and the request signature (HMAC-SHA256 with the server's key, computed here: the key never
+# appears on a command line).
 # See --help for options, configuration and exit codes.
 
 set -u -o pipefail
@@ -15,21 +17,27 @@ readonly RETRY_CURL_CODES=" 6 7 28 52 56 "
 
 usage() {
 	cat <<'EOF'
-Usage: log2aws.sh [--config FILE] [--date YYYY-MM-DD] [--dry-run] [--help]
+Usage: log2aws.sh [--config FILE] [--date YYYY-MM-DD] [--dry-run] [--insecure-http] [--help]
 
 Uploads the log of one day (default: yesterday) gzip-compressed to S3: asks the upload API
-for a presigned URL bound to the file's size and SHA-256, then PUTs the file to it.
+for a presigned URL bound to the file's size and SHA-256, signing the request with this
+server's key, then PUTs the file to it.
 
 Options:
   --config FILE      configuration file (default /etc/log2aws.conf, if it exists)
   --date YYYY-MM-DD  day to send (default: yesterday); use it to resend a day
   --dry-run          show what would be sent; no network access, nothing uploaded
+  --insecure-http    allow http:// for the API and the upload URL (a local test stack only;
+                     same as LOG2AWS_INSECURE_HTTP=1)
   -h, --help         this help
 
 Configuration (KEY=VALUE lines in the file; the environment overrides the file):
   LOG2AWS_API_URL    upload API endpoint, e.g. https://abc.execute-api.../prod/  (required)
   LOG2AWS_LOG_DIR    directory holding the daily logs                           (required)
   LOG2AWS_SERVER     server name sent to the API (default: hostname)
+  LOG2AWS_KEY_FILE   this server's upload key, 32-128 hex digits (default /etc/log2aws.key);
+                     the same value as the secret <prefix>/upload/servers/<server>
+  LOG2AWS_INSECURE_HTTP  1 to allow http:// URLs (default 0: https:// only)
   LOG2AWS_LOG_NAME   date(1) pattern of the day's file name (default: %Y-%m-%d.log)
   LOG2AWS_RETRIES    attempts on network errors and 5xx answers (default: 5)
   LOG2AWS_BACKOFF    first retry delay in seconds, doubled each time (default: 2)
@@ -73,7 +81,8 @@ load_config() { # load_config FILE: KEY=VALUE lines; known keys only; env wins
 		key=${key//[[:space:]]/}
 		case $key in
 		LOG2AWS_API_URL | LOG2AWS_LOG_DIR | LOG2AWS_SERVER | LOG2AWS_LOG_NAME | LOG2AWS_RETRIES | \
-			LOG2AWS_BACKOFF | LOG2AWS_TIMEOUT | LOG2AWS_LOCK_FILE) ;;
+			LOG2AWS_BACKOFF | LOG2AWS_TIMEOUT | LOG2AWS_LOCK_FILE | LOG2AWS_KEY_FILE | \
+			LOG2AWS_INSECURE_HTTP) ;;
 		*) die "$EX_CONFIG" "$file line $n: unknown setting '$key'" ;;
 		esac
 		[ "$line" != "$key" ] || die "$EX_CONFIG" "$file line $n: expected KEY=VALUE"
@@ -93,10 +102,11 @@ is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac }
 
 check_config() {
 	[ -n "${LOG2AWS_API_URL:-}" ] || die "$EX_CONFIG" "LOG2AWS_API_URL is not set"
-	case $LOG2AWS_API_URL in
-	http://* | https://*) ;;
-	*) die "$EX_CONFIG" "LOG2AWS_API_URL must start with https:// or http://" ;;
+	case $LOG2AWS_INSECURE_HTTP in
+	0 | 1) ;;
+	*) die "$EX_CONFIG" "LOG2AWS_INSECURE_HTTP must be 0 or 1, got '$LOG2AWS_INSECURE_HTTP'" ;;
 	esac
+	check_scheme "LOG2AWS_API_URL" "$LOG2AWS_API_URL" "$EX_CONFIG"
 	[ -n "${LOG2AWS_LOG_DIR:-}" ] || die "$EX_CONFIG" "LOG2AWS_LOG_DIR is not set"
 	[ -d "$LOG2AWS_LOG_DIR" ] || die "$EX_CONFIG" "log directory $LOG2AWS_LOG_DIR does not exist"
 	case $LOG2AWS_SERVER in
@@ -110,6 +120,37 @@ check_config() {
 		is_uint "${!name}" || die "$EX_CONFIG" "$name must be a whole number, got '${!name}'"
 	done
 	[ "$LOG2AWS_RETRIES" -ge 1 ] || die "$EX_CONFIG" "LOG2AWS_RETRIES must be at least 1"
+	read_key
+}
+
+check_scheme() { # check_scheme WHAT URL EXIT: https://, or http:// when allowed
+	case $2 in
+	https://*) ;;
+	http://*)
+		[ "$LOG2AWS_INSECURE_HTTP" = 1 ] ||
+			die "$3" "$1 is http:// ($2): the request would cross the network unencrypted;" \
+				"use https://, or pass --insecure-http (LOG2AWS_INSECURE_HTTP=1) for a local test stack"
+		;;
+	*) die "$3" "$1 must start with https://, got '$2'" ;;
+	esac
+}
+
+read_key() { # KEY_HEX from LOG2AWS_KEY_FILE: its first line that is not blank or a comment
+	local file=$LOG2AWS_KEY_FILE line
+	[ -r "$file" ] || die "$EX_CONFIG" "cannot read the server key file $file (LOG2AWS_KEY_FILE)"
+	KEY_HEX=
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line//[[:space:]]/}
+		case $line in '' | '#'*) continue ;; esac
+		KEY_HEX=$line
+		break
+	done <"$file"
+	case $KEY_HEX in
+	'' | *[!0-9A-Fa-f]*) die "$EX_CONFIG" "$file: the key must be hex digits (openssl rand -hex 32)" ;;
+	esac
+	if [ "${#KEY_HEX}" -lt 32 ] || [ "${#KEY_HEX}" -gt 128 ] || [ $((${#KEY_HEX} % 2)) -ne 0 ]; then
+		die "$EX_CONFIG" "$file: the key must be 32 to 128 hex digits, got ${#KEY_HEX}"
+	fi
 }
 
 # ---------------------------------------------------------------- dates (GNU or BSD date)
@@ -140,16 +181,43 @@ yesterday() {
 
 # ---------------------------------------------------------------- checksums
 
-sha256_hex() {
+sha256_stdin() { # hex SHA-256 of stdin
 	if command -v sha256sum >/dev/null 2>&1; then
-		sha256sum "$1" | cut -d' ' -f1
+		sha256sum | cut -d' ' -f1
 	elif command -v shasum >/dev/null 2>&1; then
-		shasum -a 256 "$1" | cut -d' ' -f1
+		shasum -a 256 | cut -d' ' -f1
 	elif command -v openssl >/dev/null 2>&1; then
-		openssl dgst -sha256 -r "$1" | cut -d' ' -f1
+		openssl dgst -sha256 -r | cut -d' ' -f1
 	else
 		die "$EX_CONFIG" "no sha256sum, shasum or openssl found"
 	fi
+}
+
+sha256_hex() { sha256_stdin <"$1"; }
+
+hex_bytes() { # hex_bytes HEX: the bytes HEX spells, on stdout (printf is a builtin: no argv)
+	local hex=$1 i escaped=''
+	for ((i = 0; i < ${#hex}; i += 2)); do escaped+="\\x${hex:i:2}"; done
+	printf '%b' "$escaped"
+}
+
+xor_pad() { # xor_pad KEY_HEX BYTE: the key zero-padded to 64 bytes, each byte XOR BYTE, in hex
+	local key=$1 pad=$2 i out=''
+	while [ "${#key}" -lt 128 ]; do key+=00; done
+	for ((i = 0; i < 128; i += 2)); do out+=$(printf '%02x' $((0x${key:i:2} ^ pad))); done
+	printf '%s' "$out"
+}
+
+hmac_sha256() { # hmac_sha256 KEY_HEX MESSAGE: RFC 2104 HMAC-SHA256, hex
+	local inner
+	inner=$({
+		hex_bytes "$(xor_pad "$1" 0x36)"
+		printf '%s' "$2"
+	} | sha256_stdin)
+	{
+		hex_bytes "$(xor_pad "$1" 0x5c)"
+		hex_bytes "$inner"
+	} | sha256_stdin
 }
 
 md5_hex() { # empty output when no tool is available
@@ -206,11 +274,16 @@ json_headers() { # "Name: value" lines from the "headers": {...} object
 }
 
 # request_url: GET the presigned URL into $WORK/api.json; sets HTTP_CODE and CURL_RC.
+# The request is signed with this server's key over what the upload service checks
+# (logferry.upload.string_to_sign), with the current time: a signature is good for 5 minutes.
 request_url() {
-	local sep='?'
+	local sep='?' ts signature
 	case $LOG2AWS_API_URL in *'?'*) sep='&' ;; esac
+	ts=$(date +%s)
+	signature=$(hmac_sha256 "$KEY_HEX" \
+		"$(printf 'logferry-upload-v1\n%s\n%s\n1\n%s\n%s\n%s' "$LOG2AWS_SERVER" "$DAY" "$SIZE" "$SHA_HEX" "$ts")")
 	local url="${LOG2AWS_API_URL}${sep}server=${LOG2AWS_SERVER}&date=${DAY}&gzip=1"
-	url="${url}&size=${SIZE}&sha256=${SHA_HEX}"
+	url="${url}&size=${SIZE}&sha256=${SHA_HEX}&ts=${ts}&signature=${signature}"
 	HTTP_CODE=$(curl -sS --connect-timeout 15 --max-time "$LOG2AWS_TIMEOUT" \
 		-o "$WORK/api.json" -w '%{http_code}' "$url" 2>"$WORK/curl.err")
 	CURL_RC=$?
@@ -273,6 +346,7 @@ upload() { # the whole exchange, retried on network errors and 5xx
 			KEY=$(json_string key "$WORK/api.json")
 			json_headers "$WORK/api.json" >"$WORK/headers.txt"
 			[ -n "$url" ] || die "$EX_REFUSED" "API answered 200 without a url: $(head -c 300 "$WORK/api.json")"
+			check_scheme "the upload URL" "$url" "$EX_REFUSED"
 			check_api_checksum
 			put_file "$url"
 			if [ "$CURL_RC" -eq 0 ]; then
@@ -321,7 +395,7 @@ check_api_checksum() { # the API must bind the URL to our checksum
 # ---------------------------------------------------------------- main
 
 main() {
-	local config='' config_given=0 dry_run=0
+	local config='' config_given=0 dry_run=0 insecure=0
 	DAY=''
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -338,6 +412,7 @@ main() {
 			;;
 		--date=*) DAY=${1#*=} && shift ;;
 		--dry-run) dry_run=1 && shift ;;
+		--insecure-http) insecure=1 && shift ;;
 		-h | --help)
 			usage
 			exit "$EX_OK"
@@ -357,6 +432,8 @@ main() {
 	: "${LOG2AWS_SERVER:=$(hostname 2>/dev/null || uname -n)}"
 	: "${LOG2AWS_LOG_NAME:=%Y-%m-%d.log}"
 	: "${LOG2AWS_RETRIES:=5}" "${LOG2AWS_BACKOFF:=2}" "${LOG2AWS_TIMEOUT:=300}"
+	: "${LOG2AWS_KEY_FILE:=/etc/log2aws.key}" "${LOG2AWS_INSECURE_HTTP:=0}"
+	[ "$insecure" = 0 ] || LOG2AWS_INSECURE_HTTP=1
 	LOCK_FILE=${LOG2AWS_LOCK_FILE:-${TMPDIR:-/tmp}/log2aws.lock}
 	check_config
 

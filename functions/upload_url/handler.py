@@ -27,7 +27,7 @@ copy_config_to_registered_loggers(source_logger=logger, include={"logferry"})
 
 
 @cache
-def _wiring() -> tuple[upload.Settings, Any, upload.AllowlistCache]:
+def _wiring() -> tuple[upload.Settings, Any, upload.AllowlistCache, upload.ServerKeys]:
     settings = upload.Settings.from_env(os.environ)
     # "virtual" gives regional https://<bucket>.s3.<region>.amazonaws.com/ URLs (the default
     # global host can redirect, which a plain PUT does not follow); IP endpoints stay path-style.
@@ -38,7 +38,13 @@ def _wiring() -> tuple[upload.Settings, Any, upload.AllowlistCache]:
         upload.ssm_fetcher(boto3.client("ssm"), settings.allowlist_param),
         ttl_seconds=settings.allowlist_ttl_seconds,
     )
-    return settings, s3, allowlist
+    prefix = settings.server_key_prefix
+    keys = upload.ServerKeys(
+        upload.secret_fetcher(boto3.client("secretsmanager"), prefix),
+        ttl_seconds=settings.allowlist_ttl_seconds,
+        name_of=lambda server: prefix + server,
+    )
+    return settings, s3, allowlist, keys
 
 
 def api_request(event: dict[str, Any], request_id: str) -> upload.ApiRequest:
@@ -64,7 +70,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", "")
     try:
         request = api_request(event, request_id)
-        settings, s3, allowlist = _wiring()
+        settings, s3, allowlist, keys = _wiring()
     except Exception:
         logger.exception("cannot set up the upload URL request")
         response = upload.ApiResponse(
@@ -73,6 +79,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             {"decision": "error", "reason": "setup", "status": 500},
         )
     else:
-        response = upload.handle(request, settings=settings, s3_client=s3, allowlist=allowlist)
+        response = upload.handle(
+            request, settings=settings, s3_client=s3, allowlist=allowlist, keys=keys
+        )
     logger.info("upload url decision", extra=response.decision)
     return response.to_api_gateway()

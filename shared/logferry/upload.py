@@ -1,14 +1,22 @@
 """Presigned upload URLs for on-prem servers (``scripts/log2aws.sh`` -> API -> S3 PUT).
 
-Pure pieces (request validation, allowlist parsing and matching, object keys) are plain
-functions; :func:`handle` wires them with an S3 client and an :class:`AllowlistCache` and
-always returns an :class:`ApiResponse`, never raises.
+Pure pieces (request validation, allowlist parsing and matching, request signatures, object
+keys) are plain functions; :func:`handle` wires them with an S3 client, an
+:class:`AllowlistCache` and the per-server keys (:class:`ServerKeys`) and always returns an
+:class:`ApiResponse`, never raises.
+
+Each server signs its request with its own key (HMAC-SHA256 over :func:`string_to_sign`,
+the key in Secrets Manager as ``<SERVER_KEY_PREFIX><server>``), so an allowlisted address
+only gets URLs for the server whose key it holds; the URL is bound to the declared size and
+SHA-256 of the body.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -36,6 +44,10 @@ _DATE_RES = (
     re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})"),
 )
 _HEX64_RE = re.compile(r"[0-9a-fA-F]{64}")
+_KEY_RE = re.compile(r"(?:[0-9a-fA-F]{2}){16,}")
+SIGNATURE_VERSION = "logferry-upload-v1"
+MAX_CLOCK_SKEW_SECONDS = 300
+"""How far a request's ``ts`` may be from the function's clock."""
 _TRUE = {"1", "true", "yes", "gzip"}
 
 
@@ -59,9 +71,9 @@ class UploadRequest:
 
     server: str
     day: date
-    compressed: bool = False
-    size: int | None = None
-    sha256_b64: str | None = None
+    compressed: bool
+    size: int
+    sha256_b64: str
 
     @property
     def key(self) -> str:
@@ -128,22 +140,124 @@ def parse_size(value: str) -> int:
     return int(value)
 
 
+def _required(query: Mapping[str, str], name: str, why: str) -> str:
+    value = query.get(name)
+    if not value:
+        raise _bad(f"missing_{name}", f"query parameter {name!r} is required ({why})")
+    return value
+
+
 def parse_request(query: Mapping[str, str], *, now: datetime, max_age_days: int) -> UploadRequest:
-    """Validate the query string of ``GET /?server=&date=[&gzip=1][&size=][&sha256=]``."""
+    """Validate the query string of ``GET /?server=&date=&size=&sha256=[&gzip=1]`` (the
+    signature parameters are checked by :func:`verify_signature`)."""
     server = parse_server(query.get("server"))
     day = parse_date(query.get("date"), now=now, max_age_days=max_age_days)
     compressed = (
         query.get("gzip", "").lower() in _TRUE or query.get("compression", "").lower() == "gzip"
     )
-    size = parse_size(query["size"]) if query.get("size") else None
-    sha = parse_sha256(query["sha256"]) if query.get("sha256") else None
+    size = parse_size(_required(query, "size", "the body's length in bytes"))
+    sha = parse_sha256(_required(query, "sha256", "the body's SHA-256"))
     return UploadRequest(server, day, compressed, size, sha)
 
 
-def parse_allowlist(text: str) -> tuple[list[IpNetwork], list[str]]:
-    """Parse CIDRs / addresses separated by commas or newlines.
+def string_to_sign(request: UploadRequest, timestamp: int) -> bytes:
+    """What a server signs: the version, server, date, gzip flag, size, SHA-256 (hex) and
+    the Unix time of the request, one per line."""
+    sha_hex = base64.b64decode(request.sha256_b64).hex()
+    fields = (
+        SIGNATURE_VERSION,
+        request.server,
+        request.day.isoformat(),
+        "1" if request.compressed else "0",
+        str(request.size),
+        sha_hex,
+        str(timestamp),
+    )
+    return "\n".join(fields).encode("utf-8")
 
-    Returns ``(networks, invalid_entries)``; blank entries are ignored.
+
+def sign(key: bytes, request: UploadRequest, timestamp: int) -> str:
+    """The request's signature with ``key``: HMAC-SHA256 of :func:`string_to_sign`, hex."""
+    return hmac.new(key, string_to_sign(request, timestamp), hashlib.sha256).hexdigest()
+
+
+def parse_keys(text: str, where: str) -> list[bytes]:
+    """The keys in a secret value: hex strings of at least 16 bytes, separated by white space
+    (two during a rotation); a malformed one raises ``ValueError`` naming ``where``."""
+    keys: list[bytes] = []
+    for number, item in enumerate(text.split(), start=1):
+        if not _KEY_RE.fullmatch(item):
+            raise ValueError(f"{where}: key {number} is not at least 32 hex digits")
+        keys.append(bytes.fromhex(item))
+    return keys
+
+
+@dataclass
+class ServerKeys:
+    """Per-server keys, fetched lazily through ``fetch(server)`` (the secret's value, or None
+    when the server has no secret) and kept ``ttl_seconds``."""
+
+    fetch: Callable[[str], str | None]
+    ttl_seconds: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    name_of: Callable[[str], str] = str
+    _cache: dict[str, tuple[list[bytes], float]] = field(default_factory=dict, init=False)
+
+    def keys(self, server: str) -> list[bytes]:
+        """The keys of ``server`` (empty when it has none)."""
+        now = self.clock()
+        cached = self._cache.get(server)
+        if cached is None or now >= cached[1]:
+            text = self.fetch(server)
+            keys = [] if text is None else parse_keys(text, f"secret {self.name_of(server)}")
+            cached = self._cache[server] = (keys, now + self.ttl_seconds)
+        return cached[0]
+
+
+def _denied(code: str, message: str) -> UploadError:
+    return UploadError(403, code, message)
+
+
+def verify_signature(
+    request: UploadRequest, query: Mapping[str, str], keys: ServerKeys, *, now: datetime
+) -> None:
+    """Check ``signature`` and ``ts`` of the query against ``request.server``'s keys; a
+    refusal is a 403 whose code and message say why."""
+    server = request.server
+    signature = query.get("signature", "").lower()
+    if not signature:
+        raise _denied(
+            "signature_required",
+            f"query parameter 'signature' is required: sign the request with server "
+            f"{server!r}'s key (log2aws.sh does, from LOG2AWS_KEY_FILE)",
+        )
+    raw_ts = query.get("ts", "")
+    if not raw_ts.isascii() or not raw_ts.isdigit():
+        raise _denied("signature_required", "query parameter 'ts' (Unix seconds) is required")
+    skew = abs(now.timestamp() - int(raw_ts))
+    if skew > MAX_CLOCK_SKEW_SECONDS:
+        raise _denied(
+            "stale_signature",
+            f"request signed at ts={raw_ts}, {skew:.0f} s from the API's clock "
+            f"(at most {MAX_CLOCK_SKEW_SECONDS} s): check the server's clock",
+        )
+    known = keys.keys(server)
+    if not known:
+        raise _denied("unknown_server", f"server {server!r} has no upload key")
+    if not any(hmac.compare_digest(sign(key, request, int(raw_ts)), signature) for key in known):
+        raise _denied(
+            "bad_signature",
+            f"signature does not match server {server!r}'s key: a server may only ask "
+            "for URLs of its own logs",
+        )
+
+
+def parse_allowlist(text: str) -> tuple[list[IpNetwork], list[str]]:
+    """Parse CIDRs / addresses separated by commas or newlines, strictly: an entry with host
+    bits set (``10.1.2.7/8``) is refused, not widened.
+
+    Returns ``(networks, refusals)``, each refusal a message naming its entry; blank entries
+    are ignored.
     """
     networks: list[IpNetwork] = []
     invalid: list[str] = []
@@ -152,10 +266,22 @@ def parse_allowlist(text: str) -> tuple[list[IpNetwork], list[str]]:
         if not item:
             continue
         try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            invalid.append(item)
+            networks.append(ipaddress.ip_network(item, strict=True))
+        except ValueError as exc:
+            invalid.append(_allowlist_refusal(item, exc))
     return networks, invalid
+
+
+def _allowlist_refusal(item: str, exc: ValueError) -> str:
+    try:
+        widened = ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        return f"allowlist entry {item!r} is not an IP network ({exc})"
+    host = item.split("/", 1)[0]
+    return (
+        f"allowlist entry {item!r} has host bits set: write {widened} for the network or "
+        f"{host}/{widened.max_prefixlen} for the one address"
+    )
 
 
 def ip_allowed(ip: str, networks: Iterable[IpNetwork]) -> bool:
@@ -184,8 +310,8 @@ class AllowlistCache:
         now = self.clock()
         if self._expires is None or now >= self._expires:
             networks, invalid = parse_allowlist(self.fetch())
-            for entry in invalid:
-                log.warning("allowlist entry %r is not an IP network; skipped", entry)
+            for refusal in invalid:
+                log.error("%s; the entry allows nobody", refusal)
             if not networks:
                 log.warning("allowlist is empty: every upload request will be denied")
             self._networks, self._expires = networks, now + self.ttl_seconds
@@ -201,6 +327,19 @@ def ssm_fetcher(ssm_client: Any, name: str) -> Callable[[], str]:
     return fetch
 
 
+def secret_fetcher(secrets_client: Any, prefix: str) -> Callable[[str], str | None]:
+    """A fetch function reading secret ``<prefix><server>``; None when it does not exist."""
+
+    def fetch(server: str) -> str | None:
+        try:
+            found = secrets_client.get_secret_value(SecretId=prefix + server)
+        except secrets_client.exceptions.ResourceNotFoundException:
+            return None
+        return str(found.get("SecretString") or "")
+
+    return fetch
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of the upload-URL function (from environment variables)."""
@@ -208,6 +347,12 @@ class Settings:
     raw_bucket: str = option("RAW_BUCKET", "", "the raw bucket uploads go to", required=True)
     allowlist_param: str = option(
         "ALLOWLIST_PARAM", "", "SSM parameter listing the CIDRs allowed to ask", required=True
+    )
+    server_key_prefix: str = option(
+        "SERVER_KEY_PREFIX",
+        "",
+        "Secrets Manager name prefix of the per-server keys (`<prefix><server>`)",
+        required=True,
     )
     upload_prefix: str = option(
         "UPLOAD_PREFIX", "", "key prefix of uploads (ends with `/`, does not start with one)"
@@ -244,14 +389,16 @@ def presign_put(
     (400 BadDigest for the checksum).
     """
     key = prefix + request.key
-    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
-    headers: dict[str, str] = {}
-    if request.size is not None:
-        params["ContentLength"] = request.size
-        headers["Content-Length"] = str(request.size)
-    if request.sha256_b64 is not None:
-        params["ChecksumSHA256"] = request.sha256_b64
-        headers["x-amz-checksum-sha256"] = request.sha256_b64
+    params: dict[str, Any] = {
+        "Bucket": bucket,
+        "Key": key,
+        "ContentLength": request.size,
+        "ChecksumSHA256": request.sha256_b64,
+    }
+    headers = {
+        "Content-Length": str(request.size),
+        "x-amz-checksum-sha256": request.sha256_b64,
+    }
     url = s3_client.generate_presigned_url(
         "put_object", Params=params, ExpiresIn=ttl, HttpMethod="PUT"
     )
@@ -298,9 +445,11 @@ def handle(
     settings: Settings,
     s3_client: Any,
     allowlist: AllowlistCache,
+    keys: ServerKeys,
     now: datetime | None = None,
 ) -> ApiResponse:
-    """Decide on one request: 403 (IP), 405 (method), 400 (params), 200 or 500."""
+    """Decide on one request: 403 (IP), 405 (method), 400 (params), 403 (signature), 200
+    or 500."""
     decision: dict[str, Any] = {
         "ip": request.source_ip,
         "server": request.query.get("server"),
@@ -312,9 +461,9 @@ def handle(
             raise UploadError(403, "ip_not_allowed", f"source IP {request.source_ip} not allowed")
         if request.method.upper() != "GET":
             raise UploadError(405, "method_not_allowed", f"method {request.method} not allowed")
-        upload = parse_request(
-            request.query, now=now or datetime.now(UTC), max_age_days=settings.max_age_days
-        )
+        now = now or datetime.now(UTC)
+        upload = parse_request(request.query, now=now, max_age_days=settings.max_age_days)
+        verify_signature(upload, request.query, keys, now=now)
         decision["key"] = settings.upload_prefix + upload.key
         body = presign_put(
             s3_client,

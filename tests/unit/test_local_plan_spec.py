@@ -134,6 +134,9 @@ def render(spec: StackSpec) -> dict[str, Any]:
     plan = Plan()
     for kind, bucket in zip(("raw", "analyzed", "quarantine"), spec.buckets, strict=True):
         plan.add(f"{ROOT}.module.{kind}", "aws_s3_bucket", "this", {"bucket": bucket})
+        if bucket in spec.versioned_buckets:  # the bucket id is known only after apply
+            versioning = {"versioning_configuration": [{"status": "Enabled"}]}
+            plan.add(f"{ROOT}.module.{kind}", "aws_s3_bucket_versioning", "this", versioning)
     for group in spec.log_groups:
         plan.add(
             ROOT,
@@ -419,6 +422,14 @@ def _resource(plan: dict[str, Any], kind: str, index: Any = None) -> dict[str, A
                 principal="s3.amazonaws.com"
             ),
             "permission.logferry-upload_url/AllowApiGatewayInvoke.principal",
+        ),
+        (
+            lambda p: _resource(p, "aws_s3_bucket_versioning")["values"].update(
+                versioning_configuration=[{"status": "Suspended"}]
+            ),
+            "versioned_buckets: local ['logferry-123456789012-us-east-1-analyzed', "
+            "'logferry-123456789012-us-east-1-raw'] vs plan "
+            "['logferry-123456789012-us-east-1-analyzed']",
         ),
         (
             lambda p: _resource(p, "aws_secretsmanager_secret")["values"].update(name="slack"),

@@ -11,6 +11,7 @@ import base64
 import fcntl
 import gzip
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -33,6 +34,8 @@ from logferry import upload
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "log2aws.sh"
 YESTERDAY = date.today() - timedelta(days=1)
+KEYS = {"web01": "5e" * 32, "web02": "a7" * 32}
+"""The servers' upload keys (the fake's Secrets Manager)."""
 LOG_TEXT = b"2019-08-01 00:00:01 up 45 days, 20:04, 1 user, load average: 25.06, 22.63, 21.70\n"
 
 if shutil.which("curl") is None:  # fail loudly: the script needs curl and so do its tests
@@ -53,11 +56,15 @@ class FakeCloud:
     def api(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if self.api_statuses:
             return self.api_statuses.pop(0), {"error": "forced", "code": "forced"}
+        settings = upload.Settings(
+            raw_bucket="raw-bucket", allowlist_param="unused", server_key_prefix="unused/"
+        )
         response = upload.handle(
             upload.ApiRequest("GET", "127.0.0.1", query, "test"),
-            settings=upload.Settings(raw_bucket="raw-bucket", allowlist_param="unused"),
+            settings=settings,
             s3_client=self.s3,
             allowlist=upload.AllowlistCache(lambda: self.allow),
+            keys=upload.ServerKeys(KEYS.get),
         )
         return response.status, response.body
 
@@ -165,6 +172,8 @@ def env(tmp_path: Path, server: tuple[Current, str]) -> dict[str, str]:
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / f"{YESTERDAY.isoformat()}.log").write_bytes(LOG_TEXT)
+    key_file = tmp_path / "log2aws.key"
+    key_file.write_text(f"# web01's upload key\n{KEYS['web01']}\n")
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "TMPDIR": str(tmp_path),
@@ -175,6 +184,8 @@ def env(tmp_path: Path, server: tuple[Current, str]) -> dict[str, str]:
         "LOG2AWS_RETRIES": "3",
         "LOG2AWS_TIMEOUT": "5",
         "LOG2AWS_LOCK_FILE": str(tmp_path / "log2aws.lock"),
+        "LOG2AWS_KEY_FILE": str(key_file),
+        "LOG2AWS_INSECURE_HTTP": "1",  # the fake API and S3 are plain HTTP
     }
 
 
@@ -234,6 +245,63 @@ def test_api_refusal_is_exit_4(cloud: FakeCloud, env: dict[str, str]) -> None:
     assert result.code == 4
     assert "HTTP 403" in result.stderr and "ip_not_allowed" in result.stderr
     assert cloud.objects == {}
+
+
+def test_another_servers_key_is_refused_with_exit_4(cloud: FakeCloud, env: dict[str, str]) -> None:
+    env["LOG2AWS_SERVER"] = "web02"  # web01's key file, web02's name
+    result = run(env)
+    assert result.code == 4, result.stderr
+    assert "HTTP 403" in result.stderr and "bad_signature" in result.stderr
+    assert "does not match server 'web02''s key" in result.stderr
+    assert [m for m, _ in cloud.requests] == ["GET"] and cloud.objects == {}
+
+
+def test_a_server_without_a_key_is_refused(cloud: FakeCloud, env: dict[str, str]) -> None:
+    env["LOG2AWS_SERVER"] = "web03"
+    result = run(env)
+    assert result.code == 4
+    assert "unknown_server" in result.stderr and cloud.objects == {}
+
+
+def test_http_is_refused_unless_told(cloud: FakeCloud, env: dict[str, str]) -> None:
+    del env["LOG2AWS_INSECURE_HTTP"]
+    refused = run(env)
+    assert refused.code == 2
+    assert "LOG2AWS_API_URL is http://" in refused.stderr
+    assert "--insecure-http" in refused.stderr and cloud.requests == []
+    allowed = run(env, "--insecure-http")
+    assert allowed.code == 0, allowed.stderr
+    assert len(cloud.objects) == 1
+
+
+@pytest.mark.parametrize(("insecure", "code"), [("0", 4), ("1", 0)])
+def test_an_http_upload_url_is_refused_unless_told(insecure: str, code: int) -> None:
+    """The API's answer is checked too: an http:// upload URL would send the log in clear."""
+    shell = (
+        f'source <(sed "/^main \\"\\$@\\"/d" {SCRIPT}); LOG2AWS_INSECURE_HTTP={insecure}; '
+        'check_scheme "the upload URL" "http://bucket.example/key" 4'
+    )
+    proc = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=False)
+    assert proc.returncode == code, proc.stderr
+    assert ("the upload URL is http://" in proc.stderr) is (code == 4)
+
+
+def test_a_malformed_key_file_is_a_config_error(env: dict[str, str]) -> None:
+    Path(env["LOG2AWS_KEY_FILE"]).write_text("not-hex\n")
+    result = run(env, "--dry-run")
+    assert result.code == 2
+    assert "the key must be hex digits" in result.stderr
+
+
+def test_the_script_signs_as_the_service_checks() -> None:
+    """hmac_sha256 in bash (printf + sha256sum) gives Python's HMAC-SHA256, NUL bytes too."""
+    key, message = "00ff" * 8 + "5c36" * 8, "logferry-upload-v1\nweb01\n2024-03-09\n1\n5\nab\n1"
+    shell = f'source <(sed "/^main \\"\\$@\\"/d" {SCRIPT}); hmac_sha256 "$1" "$2"'
+    proc = subprocess.run(
+        ["bash", "-c", shell, "_", key, message], capture_output=True, text=True, check=True
+    )
+    expected = hmac.new(bytes.fromhex(key), message.encode(), hashlib.sha256).hexdigest()
+    assert proc.stdout.strip() == expected
 
 
 def test_retries_on_503_then_succeeds(cloud: FakeCloud, env: dict[str, str]) -> None:
@@ -316,6 +384,7 @@ def test_help(cloud: FakeCloud, env: dict[str, str]) -> None:
         (["--date", "2024-02-30"], None, 1, "not a calendar date"),
         (["--date", "yesterday"], None, 1, "YYYY-MM-DD"),
         ([], "LOG2AWS_API_URL", 2, "LOG2AWS_API_URL is not set"),
+        ([], "LOG2AWS_KEY_FILE", 2, "cannot read the server key file /etc/log2aws.key"),
         (["--config", "/nonexistent/log2aws.conf"], None, 2, "cannot read config"),
     ],
 )

@@ -177,7 +177,17 @@ def test_size_boundaries() -> None:
     ],
 )
 def test_request_keys(query: dict[str, str], key: str) -> None:
+    query = {**query, "size": "5", "sha256": B64}
     assert upload.parse_request(query, now=NOW, max_age_days=31).key == key
+
+
+@pytest.mark.parametrize("missing", ["size", "sha256"])
+def test_size_and_checksum_are_required(missing: str) -> None:
+    query = {"server": "w", "date": "2024-03-09", "size": "5", "sha256": B64}
+    del query[missing]
+    error = refused(upload.parse_request, query, now=NOW, max_age_days=31)
+    assert (error.status, error.code) == (400, f"missing_{missing}")
+    assert f"query parameter {missing!r} is required" in error.message
 
 
 def test_request_with_size_and_checksum() -> None:
@@ -193,12 +203,33 @@ def test_allowlist_parsing_skips_malformed_entries() -> None:
     text = "10.0.0.0/8, 192.168.1.5\n2001:db8::/32,,  \n300.1.1.1, 10.0.0.0/33 ,nonsense"
     networks, invalid = upload.parse_allowlist(text)
     assert [str(n) for n in networks] == ["10.0.0.0/8", "192.168.1.5/32", "2001:db8::/32"]
-    assert invalid == ["300.1.1.1", "10.0.0.0/33", "nonsense"]
+    assert [m.split("'")[1] for m in invalid] == ["300.1.1.1", "10.0.0.0/33", "nonsense"]
+    assert all("is not an IP network" in m for m in invalid)
 
 
-def test_allowlist_host_bits_are_tolerated() -> None:
-    networks, invalid = upload.parse_allowlist("10.1.2.3/24")
-    assert ([str(n) for n in networks], invalid) == (["10.1.2.0/24"], [])
+@pytest.mark.parametrize(
+    ("entry", "hint"),
+    [
+        ("10.1.2.7/8", "write 10.0.0.0/8 for the network or 10.1.2.7/32 for the one address"),
+        ("10.1.2.3/24", "write 10.1.2.0/24 for the network or 10.1.2.3/32"),
+        ("2001:db8::1/32", "write 2001:db8::/32 for the network or 2001:db8::1/128"),
+    ],
+)
+def test_allowlist_host_bits_are_refused_not_widened(entry: str, hint: str) -> None:
+    networks, invalid = upload.parse_allowlist(f"192.168.1.0/24,{entry}")
+    assert [str(n) for n in networks] == ["192.168.1.0/24"]
+    assert len(invalid) == 1
+    assert invalid[0].startswith(f"allowlist entry {entry!r} has host bits set")
+    assert hint in invalid[0]
+    assert not upload.ip_allowed("10.200.0.1", networks)
+
+
+def test_a_refused_allowlist_entry_is_logged_as_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    cache = upload.AllowlistCache(lambda: "10.1.2.7/8")
+    with caplog.at_level(logging.ERROR, logger="logferry.upload"):
+        assert cache.networks() == []
+    assert "allowlist entry '10.1.2.7/8' has host bits set" in caplog.text
+    assert "allows nobody" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -253,9 +284,12 @@ def test_allowlist_cache_ttl_and_logging(caplog: pytest.LogCaptureFixture) -> No
 # ---------------------------------------------------------------- settings
 
 
+KEYS_ENV = {"SERVER_KEY_PREFIX": "logferry/upload/servers/"}
+
+
 def test_settings_from_env() -> None:
     s = upload.Settings.from_env(
-        {"RAW_BUCKET": "raw", "ALLOWLIST_PARAM": "/p", "MAX_AGE_DAYS": "7"}
+        {**KEYS_ENV, "RAW_BUCKET": "raw", "ALLOWLIST_PARAM": "/p", "MAX_AGE_DAYS": "7"}
     )
     assert (s.raw_bucket, s.url_ttl_seconds, s.allowlist_ttl_seconds, s.max_age_days) == (
         "raw",
@@ -264,17 +298,17 @@ def test_settings_from_env() -> None:
         7,
     )
     assert s.upload_prefix == ""
-    env = {"RAW_BUCKET": "r", "ALLOWLIST_PARAM": "/p", "UPLOAD_PREFIX": "uploads/"}
+    env = {**KEYS_ENV, "RAW_BUCKET": "r", "ALLOWLIST_PARAM": "/p", "UPLOAD_PREFIX": "uploads/"}
     assert upload.Settings.from_env(env).upload_prefix == "uploads/"
     for bad in ("uploads", "/uploads/"):
         with pytest.raises(ValueError, match="UPLOAD_PREFIX"):
             upload.Settings.from_env({**env, "UPLOAD_PREFIX": bad})
     with pytest.raises(ValueError, match="RAW_BUCKET"):
-        upload.Settings.from_env({"ALLOWLIST_PARAM": "/p"})
+        upload.Settings.from_env({**KEYS_ENV, "ALLOWLIST_PARAM": "/p"})
+    with pytest.raises(ValueError, match="SERVER_KEY_PREFIX"):
+        upload.Settings.from_env({"RAW_BUCKET": "r", "ALLOWLIST_PARAM": "/p"})
     with pytest.raises(ValueError, match="URL_TTL_SECONDS"):
-        upload.Settings.from_env(
-            {"RAW_BUCKET": "r", "ALLOWLIST_PARAM": "/p", "URL_TTL_SECONDS": "0"}
-        )
+        upload.Settings.from_env({**env, "URL_TTL_SECONDS": "0"})
 
 
 # ---------------------------------------------------------------- presign (local signing, no AWS)
@@ -307,14 +341,8 @@ def test_presign_binds_length_and_checksum(s3_local: Any) -> None:
     assert urlparse(body["url"]).path.endswith("web01/2024-03-09.log.gz")
 
 
-def test_presign_without_declarations_signs_host_only(s3_local: Any) -> None:
-    body = upload.presign_put(s3_local, "raw", upload.UploadRequest("w", date(2024, 3, 9)), 60)
-    assert body["headers"] == {}
-    assert signed_headers(body["url"]) == ["host"]
-
-
 def test_presign_under_prefix(s3_local: Any) -> None:
-    req = upload.UploadRequest("w", date(2024, 3, 9))
+    req = upload.UploadRequest("w", date(2024, 3, 9), False, 5, B64)
     body = upload.presign_put(s3_local, "raw", req, 60, prefix="uploads/")
     assert body["key"] == "uploads/w/2024-03-09.log"
     assert urlparse(body["url"]).path.endswith("/uploads/w/2024-03-09.log")
@@ -322,7 +350,19 @@ def test_presign_under_prefix(s3_local: Any) -> None:
 
 # ---------------------------------------------------------------- handle() and the Lambda handler
 
-SETTINGS = upload.Settings(raw_bucket="raw", allowlist_param="/logferry/allow")
+SETTINGS = upload.Settings(
+    raw_bucket="raw", allowlist_param="/logferry/allow", server_key_prefix="lf/servers/"
+)
+KEY_A, KEY_B = "a1" * 32, "b2" * 32
+SERVER_SECRETS = {"web01": KEY_A, "web02": f"{KEY_B}\n{'c3' * 32}"}  # web02 mid-rotation
+TS = str(int(NOW.timestamp()))
+
+
+def signed(query: dict[str, str], key: str, ts: str = TS) -> dict[str, str]:
+    """``query`` with size and sha256 filled in, signed with ``key`` as log2aws.sh does."""
+    query = {"size": "5", "sha256": DIGEST.hex(), **query}
+    req = upload.parse_request(query, now=NOW, max_age_days=31)
+    return {**query, "ts": ts, "signature": upload.sign(bytes.fromhex(key), req, int(ts))}
 
 
 def call(
@@ -333,12 +373,13 @@ def call(
         settings=SETTINGS,
         s3_client=s3,
         allowlist=upload.AllowlistCache(lambda: allow),
+        keys=upload.ServerKeys(SERVER_SECRETS.get),
         now=NOW,
     )
 
 
 def test_handle_allowed(s3_local: Any) -> None:
-    r = call(s3_local, server="web01", date="20240309", gzip="1")
+    r = call(s3_local, **signed({"server": "web01", "date": "20240309", "gzip": "1"}, KEY_A))
     assert r.status == 200
     assert set(r.body) == {"url", "key", "expires_in", "method", "headers"}
     assert r.decision == {
@@ -357,11 +398,19 @@ def test_handle_allowed(s3_local: Any) -> None:
     [
         ({"ip": "11.0.0.1", "server": "w", "date": "20240309"}, 403, "ip_not_allowed"),
         ({"allow": "", "server": "w", "date": "20240309"}, 403, "ip_not_allowed"),
+        ({"allow": "10.1.1.7/8", "server": "w", "date": "20240309"}, 403, "ip_not_allowed"),
         ({"method": "POST", "server": "w", "date": "20240309"}, 405, "method_not_allowed"),
         ({"server": "../etc", "date": "20240309"}, 400, "invalid_server"),
         ({"server": "w", "date": "20990101"}, 400, "future_date"),
         ({"server": "w"}, 400, "missing_date"),
-        ({"server": "w", "date": "20240309", "sha256": "x"}, 400, "invalid_sha256"),
+        ({"server": "w", "date": "20240309", "sha256": "x", "size": "5"}, 400, "invalid_sha256"),
+        ({"server": "w", "date": "20240309", "sha256": B64}, 400, "missing_size"),
+        ({"server": "w", "date": "20240309", "size": "5"}, 400, "missing_sha256"),
+        (
+            {"server": "w", "date": "20240309", "size": "5", "sha256": B64},
+            403,
+            "signature_required",
+        ),
     ],
 )
 def test_handle_refusals(s3_local: Any, kwargs: dict[str, str], status: int, code: str) -> None:
@@ -369,6 +418,75 @@ def test_handle_refusals(s3_local: Any, kwargs: dict[str, str], status: int, cod
     assert (r.status, r.body["code"], r.decision["reason"]) == (status, code, code)
     assert r.decision["decision"] == "denied"
     assert set(r.body) == {"error", "code"}
+
+
+def test_one_server_cannot_ask_for_another_servers_key(s3_local: Any) -> None:
+    query = {"server": "web02", "date": "20240309", "gzip": "1"}
+    r = call(s3_local, **signed(query, KEY_A))  # web01's key, web02's name
+    assert (r.status, r.body["code"], r.decision["decision"]) == (403, "bad_signature", "denied")
+    assert r.body["error"] == (
+        "signature does not match server 'web02''s key: a server may only ask for URLs of "
+        "its own logs"
+    )
+    assert r.decision["key"] is None and "url" not in r.body
+
+
+def test_either_key_of_a_rotation_is_accepted(s3_local: Any) -> None:
+    for key in SERVER_SECRETS["web02"].split():
+        assert call(s3_local, **signed({"server": "web02", "date": "20240309"}, key)).status == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"size": "6"}, "bad_signature"),  # a signed field changed after signing
+        ({"sha256": hashlib.sha256(b"other").hexdigest()}, "bad_signature"),
+        ({"date": "20240308"}, "bad_signature"),
+        ({"gzip": "1"}, "bad_signature"),
+        ({"ts": str(int(NOW.timestamp()) + 1)}, "bad_signature"),
+        ({"ts": str(int(NOW.timestamp()) - 301)}, "stale_signature"),
+        ({"ts": "soon"}, "signature_required"),
+        ({"server": "nobody"}, "unknown_server"),
+    ],
+)
+def test_signature_refusals(s3_local: Any, change: dict[str, str], code: str) -> None:
+    query = {**signed({"server": "web01", "date": "20240309"}, KEY_A), **change}
+    r = call(s3_local, **query)
+    assert (r.status, r.body["code"]) == (403, code)
+
+
+def test_signature_is_over_normalised_values() -> None:
+    req = upload.UploadRequest("web01", date(2024, 3, 9), True, 5, B64)
+    assert upload.string_to_sign(req, 1710000000) == (
+        f"logferry-upload-v1\nweb01\n2024-03-09\n1\n5\n{DIGEST.hex()}\n1710000000".encode()
+    )
+
+
+@pytest.mark.parametrize("text", ["", "  \n "])
+def test_a_secret_without_keys_is_an_unknown_server(text: str) -> None:
+    assert upload.ServerKeys(lambda _: text).keys("w") == []
+
+
+def test_a_malformed_key_names_its_secret() -> None:
+    keys = upload.ServerKeys(lambda _: f"{KEY_A} short", name_of=lambda s: f"lf/servers/{s}")
+    with pytest.raises(ValueError, match=r"secret lf/servers/w: key 2 is not at least 32 hex"):
+        keys.keys("w")
+
+
+def test_server_keys_are_cached_per_server() -> None:
+    fetched: list[str] = []
+    clock = [0.0]
+
+    def fetch(server: str) -> str | None:
+        fetched.append(server)
+        return SERVER_SECRETS.get(server)
+
+    keys = upload.ServerKeys(fetch, ttl_seconds=60, clock=lambda: clock[0])
+    assert keys.keys("web01") == [bytes.fromhex(KEY_A)]
+    assert keys.keys("web01") == [bytes.fromhex(KEY_A)] and keys.keys("nobody") == []
+    clock[0] = 60.0
+    keys.keys("web01")
+    assert fetched == ["web01", "nobody", "web01"]
 
 
 def test_handle_internal_error_hides_details(caplog: pytest.LogCaptureFixture) -> None:
@@ -381,6 +499,7 @@ def test_handle_internal_error_hides_details(caplog: pytest.LogCaptureFixture) -
             settings=SETTINGS,
             s3_client=None,
             allowlist=upload.AllowlistCache(broken),
+            keys=upload.ServerKeys(SERVER_SECRETS.get),
         )
     assert r.status == 500
     assert r.body == {"error": "internal error", "code": "internal_error", "request_id": "req-9"}
@@ -409,6 +528,7 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setenv("RAW_BUCKET", "raw")
     monkeypatch.setenv("ALLOWLIST_PARAM", "/logferry/allow")
     monkeypatch.setenv("UPLOAD_PREFIX", "uploads/")
+    monkeypatch.setenv("SERVER_KEY_PREFIX", "lf/servers/")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "upload_url")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")
     with mock_aws():
@@ -444,13 +564,24 @@ def json_lines(module: ModuleType, caplog: pytest.LogCaptureFixture) -> list[dic
     return [json.loads(fmt.format(r)) for r in caplog.records if r.name == "upload_url"]
 
 
+def live_signed(query: dict[str, str], key: str) -> dict[str, str]:
+    """``query`` signed now (the handler checks the clock)."""
+    query = {"size": "5", "sha256": DIGEST.hex(), **query}
+    now = datetime.now(UTC)
+    req = upload.parse_request(query, now=now, max_age_days=31)
+    ts = int(now.timestamp())
+    return {**query, "ts": str(ts), "signature": upload.sign(bytes.fromhex(key), req, ts)}
+
+
 def test_handler_rest_and_http_api(
     lambda_env: ModuleType, caplog: pytest.LogCaptureFixture
 ) -> None:
     boto3.client("ssm").put_parameter(
         Name="/logferry/allow", Type="StringList", Value="203.0.113.0/24,2001:db8::/32"
     )
-    query = {"server": "web01", "date": datetime.now(UTC).date().isoformat()}
+    boto3.client("secretsmanager").create_secret(Name="lf/servers/web01", SecretString=KEY_A)
+    query = live_signed({"server": "web01", "date": datetime.now(UTC).date().isoformat()}, KEY_A)
+    other = {**query, "server": "web02"}  # web02 has no secret; web01's signature anyway
     ok = lambda_env.handler(rest_event("203.0.113.7", query), FakeContext())
     assert ok["statusCode"] == 200
     assert json.loads(ok["body"])["key"] == f"uploads/web01/{query['date']}.log"
@@ -462,9 +593,17 @@ def test_handler_rest_and_http_api(
     assert json.loads(denied["body"])["code"] == "ip_not_allowed"
     missing = lambda_env.handler(rest_event("203.0.113.7", None), FakeContext())
     assert (missing["statusCode"], json.loads(missing["body"])["code"]) == (400, "missing_server")
+    unknown = lambda_env.handler(rest_event("203.0.113.7", other), FakeContext())
+    assert (unknown["statusCode"], json.loads(unknown["body"])["code"]) == (403, "unknown_server")
     lines = json_lines(lambda_env, caplog)
     decisions = [x for x in lines if x["message"] == "upload url decision"]
-    assert [d["decision"] for d in decisions] == ["allowed", "allowed", "denied", "denied"]
+    assert [d["decision"] for d in decisions] == [
+        "allowed",
+        "allowed",
+        "denied",
+        "denied",
+        "denied",
+    ]
     assert decisions[2]["ip"] == "198.51.100.1" and decisions[2]["reason"] == "ip_not_allowed"
     assert decisions[0]["key"] == f"uploads/web01/{query['date']}.log"
 
@@ -472,7 +611,7 @@ def test_handler_rest_and_http_api(
 def test_handler_missing_parameter_is_500_with_request_id(
     lambda_env: ModuleType, caplog: pytest.LogCaptureFixture
 ) -> None:
-    query = {"server": "web01", "date": datetime.now(UTC).date().isoformat()}
+    query = live_signed({"server": "web01", "date": datetime.now(UTC).date().isoformat()}, KEY_A)
     r = lambda_env.handler(rest_event("203.0.113.7", query), FakeContext())
     body = json.loads(r["body"])
     assert r["statusCode"] == 500

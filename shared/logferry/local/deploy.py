@@ -146,13 +146,18 @@ class _Deployer:
         self.secrets = boto3_client("secretsmanager", endpoints)
         self.apigw = boto3_client("apigateway", endpoints)
 
-    def bucket(self, name: str) -> None:
+    def bucket(self, name: str, *, versioned: bool = False) -> None:
         try:
             self.s3.head_bucket(Bucket=name)
             self.progress(f"bucket {name}: exists")
         except ClientError:
             self.s3.create_bucket(Bucket=name)
             self.progress(f"bucket {name}: created")
+        if versioned:
+            self.s3.put_bucket_versioning(
+                Bucket=name, VersioningConfiguration={"Status": "Enabled"}
+            )
+            self.progress(f"bucket {name}: versioning enabled")
 
     def log_group(self, name: str, retention_days: int) -> None:
         try:
@@ -453,7 +458,7 @@ def deploy(
     spec = local_stack(inputs)
     step = _Deployer(endpoints, progress)
     for bucket in spec.buckets:
-        step.bucket(bucket)
+        step.bucket(bucket, versioned=bucket in spec.versioned_buckets)
     for group in spec.log_groups:
         step.log_group(group.name, group.retention_days)
     for parameter in spec.parameters:

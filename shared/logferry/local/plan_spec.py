@@ -255,6 +255,11 @@ def spec_from_plan(plan: dict[str, Any]) -> StackSpec:
             )
     return StackSpec(
         buckets=tuple(_v(r.values, "bucket") for r in reading.of("aws_s3_bucket")),
+        versioned_buckets=tuple(
+            _v(reading.first("aws_s3_bucket", r.module), "bucket")
+            for r in reading.of("aws_s3_bucket_versioning")
+            if _one(_v(r.values, "versioning_configuration")).get("status") == "Enabled"
+        ),
         functions=tuple(functions),
         log_groups=groups,
         parameters=tuple(
@@ -345,6 +350,12 @@ def divergences(local: StackSpec, plan: dict[str, Any]) -> list[str]:
     planned = spec_from_plan(plan)
     out: list[str] = []
     _compare("buckets", sorted(local.buckets), sorted(planned.buckets), out)
+    _compare(
+        "versioned_buckets",
+        sorted(local.versioned_buckets),
+        sorted(planned.versioned_buckets),
+        out,
+    )
     skip = {"statements"}  # policy documents are compared by name (ARNs unknown at plan)
     mine = {f.key: {k: v for k, v in asdict(f).items() if k not in skip} for f in local.functions}
     theirs = {

@@ -184,6 +184,7 @@ class StackSpec:
 
     buckets: tuple[str, ...]
     functions: tuple[Function, ...]
+    versioned_buckets: tuple[str, ...] = ()
     log_groups: tuple[LogGroup, ...] = ()
     parameters: tuple[Parameter, ...] = ()
     secrets: tuple[Secret, ...] = ()
@@ -228,6 +229,11 @@ class Names:
     def allowlist_param(self) -> str:
         """The SSM StringList of CIDRs allowed to request upload URLs."""
         return f"/{self.prefix}/upload/allowlist"
+
+    @property
+    def server_key_prefix(self) -> str:
+        """The name prefix of the per-server upload-key secrets (`<prefix><server>`)."""
+        return f"{self.prefix}/upload/servers/"
 
     @property
     def rules_param(self) -> str:
@@ -371,6 +377,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
             "RAW_BUCKET": names.bucket("raw"),
             "UPLOAD_PREFIX": PREFIXES["upload"],
             "ALLOWLIST_PARAM": names.allowlist_param,
+            "SERVER_KEY_PREFIX": names.server_key_prefix,
             "URL_TTL_SECONDS": "300",
             "MAX_AGE_DAYS": "31",
         },
@@ -381,6 +388,11 @@ def local_stack(inputs: Inputs) -> StackSpec:
                 "WriteObjects",
                 ("s3:PutObject",),
                 (f"arn:aws:s3:::{names.bucket('raw')}/{PREFIXES['upload']}*",),
+            ),
+            Statement(
+                "ReadSecrets",
+                ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+                (names.arn("secretsmanager", f"secret:{names.server_key_prefix}*"),),
             ),
             Statement(
                 "ReadParameters",
@@ -440,6 +452,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
     return StackSpec(
         buckets=tuple(names.bucket(kind) for kind in ("raw", "analyzed", "quarantine")),
         functions=(*shippers, upload, alert),
+        versioned_buckets=(names.bucket("raw"), names.bucket("analyzed")),
         log_groups=(LogGroup(names.alb_log_group, 90),),
         parameters=(
             Parameter(names.allowlist_param, "StringList", ",".join(inputs.upload_allowed_cidrs)),

@@ -43,7 +43,7 @@ locals {
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144: cross-region replication of transient log data is a cost decision left to the user
   #checkov:skip=CKV_AWS_145: SSE-S3 is the default because ALB log delivery does not support SSE-KMS; set kms_key_arn for SSE-KMS
-  #checkov:skip=CKV_AWS_21: versioning is optional (var.versioning); raw logs are write-once
+  #checkov:skip=CKV_AWS_21: versioning is optional (var.versioning); the pipeline turns it on for its raw and analyzed buckets
   #checkov:skip=CKV_AWS_18: server access logging is optional (var.access_log_bucket)
   #checkov:skip=CKV2_AWS_62: event notifications are configured by the s3_trigger module
   bucket        = var.bucket_name

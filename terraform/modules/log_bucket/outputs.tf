@@ -22,3 +22,8 @@ output "elb_log_key_prefix" {
   description = "Key prefix under which ALB/ELB log objects appear (`<prefix>/AWSLogs/`), for trigger filters."
   value       = "${var.elb_log_prefix == "" ? "" : "${var.elb_log_prefix}/"}AWSLogs/"
 }
+
+output "versioning" {
+  description = "Whether object versioning is on (an overwrite keeps the previous version)."
+  value       = length(aws_s3_bucket_versioning.this) == 1
+}

@@ -104,6 +104,7 @@ module "raw" {
   source = "../log_bucket"
 
   bucket_name             = local.bucket_names.raw
+  versioning              = true # an upload or a re-delivered log never replaces what was there
   force_destroy           = var.force_destroy_buckets
   expiration_days         = var.log_expiration_days
   transition_to_ia_days   = var.log_transition_to_ia_days
@@ -240,7 +241,10 @@ module "upload" {
   raw_bucket_arn  = module.raw.bucket_arn
   upload_prefix   = var.upload_prefix
   allowed_cidrs   = var.upload_allowed_cidrs
+  servers         = var.upload_servers
   tags            = var.tags
+
+  secret_recovery_window_days = var.secret_recovery_window_days
 
   function_settings = {
     runtime             = var.function_settings.runtime

@@ -182,6 +182,12 @@ variable "upload_allowed_cidrs" {
   default     = ["127.0.0.1/32"]
 }
 
+variable "upload_servers" {
+  description = "On-prem servers that may upload; each gets the secret <name_prefix>/upload/servers/<name> for its key (value set outside Terraform)."
+  type        = list(string)
+  default     = []
+}
+
 variable "upload_prefix" {
   description = "Key prefix of uploaded server logs in the raw bucket."
   type        = string

@@ -6,6 +6,31 @@ locals {
   function_name   = coalesce(var.function_name, "${var.name_prefix}-upload_url")
   allowlist_param = "/${var.name_prefix}/upload/allowlist"
   allowlist_arn   = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:parameter${local.allowlist_param}"
+  # One secret per server, <prefix>/upload/servers/<server>, holding its hex key(s).
+  server_key_prefix = "${var.name_prefix}/upload/servers/"
+  server_keys_arn   = "arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:secret:${local.server_key_prefix}*"
+}
+
+locals {
+  environment = {
+    RAW_BUCKET        = var.raw_bucket_name
+    UPLOAD_PREFIX     = var.upload_prefix
+    ALLOWLIST_PARAM   = aws_ssm_parameter.allowlist.name
+    SERVER_KEY_PREFIX = local.server_key_prefix
+    URL_TTL_SECONDS   = tostring(var.url_ttl_seconds)
+    MAX_AGE_DAYS      = tostring(var.max_age_days)
+  }
+}
+
+resource "aws_secretsmanager_secret" "server_key" {
+  #checkov:skip=CKV_AWS_149: the default aws/secretsmanager key; a CMK adds nothing the function's grant does not already gate
+  #checkov:skip=CKV2_AWS_57: the key is also held by the on-prem server, so rotation is a two-sided manual step (README: On-prem uploads)
+  for_each = toset(var.servers)
+
+  name                    = "${local.server_key_prefix}${each.value}"
+  description             = "Upload key of on-prem server ${each.value} (hex; value set outside Terraform)."
+  recovery_window_in_days = var.secret_recovery_window_days
+  tags                    = var.tags
 }
 
 resource "aws_ssm_parameter" "allowlist" {
@@ -34,16 +59,11 @@ module "function" {
   create_failure_queue           = false # invoked synchronously by API Gateway
   tags                           = var.tags
 
-  environment_variables = {
-    RAW_BUCKET      = var.raw_bucket_name
-    UPLOAD_PREFIX   = var.upload_prefix
-    ALLOWLIST_PARAM = aws_ssm_parameter.allowlist.name
-    URL_TTL_SECONDS = tostring(var.url_ttl_seconds)
-    MAX_AGE_DAYS    = tostring(var.max_age_days)
-  }
+  environment_variables = local.environment
 
   s3_write_arns           = ["${var.raw_bucket_arn}/${var.upload_prefix}*"]
   ssm_read_parameter_arns = [local.allowlist_arn]
+  secret_arns             = [local.server_keys_arn]
 }
 
 data "aws_iam_policy_document" "api" {
@@ -96,7 +116,7 @@ resource "aws_api_gateway_rest_api" "this" {
 }
 
 resource "aws_api_gateway_method" "get" {
-  #checkov:skip=CKV_AWS_59: callers are on-prem cron jobs authorised by source IP (resource policy and the function's SSM allowlist)
+  #checkov:skip=CKV_AWS_59: callers are on-prem cron jobs: source IP (resource policy, SSM allowlist) and a per-server HMAC signature checked by the function
   #checkov:skip=CKV2_AWS_53: the only input is two query parameters, validated by the function
   rest_api_id   = aws_api_gateway_rest_api.this.id
   resource_id   = aws_api_gateway_rest_api.this.root_resource_id

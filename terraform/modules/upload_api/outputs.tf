@@ -32,3 +32,13 @@ output "alarm_names" {
   description = "Names of the presign function's CloudWatch alarms."
   value       = module.function.alarm_names
 }
+
+output "server_key_prefix" {
+  description = "Secrets Manager name prefix of the per-server upload keys (<prefix><server>)."
+  value       = local.server_key_prefix
+}
+
+output "server_key_secret_arns" {
+  description = "ARNs of the server-key secrets created for var.servers, by server name."
+  value       = { for name, secret in aws_secretsmanager_secret.server_key : name => secret.arn }
+}

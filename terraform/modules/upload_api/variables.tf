@@ -49,6 +49,28 @@ variable "allowed_cidrs" {
     condition     = length(var.allowed_cidrs) > 0 && alltrue([for c in var.allowed_cidrs : can(cidrhost(c, 0))])
     error_message = "allowed_cidrs must be a non-empty list of CIDR blocks such as 203.0.113.0/24."
   }
+
+  validation {
+    condition     = alltrue([for c in var.allowed_cidrs : try(cidrsubnet(c, 0, 0) == lower(c), false)])
+    error_message = "allowed_cidrs entries must not have host bits set (10.1.2.7/8 would widen to 10.0.0.0/8): ${join(", ", [for c in var.allowed_cidrs : "${c} is ${try(cidrsubnet(c, 0, 0), "not a CIDR")}" if try(cidrsubnet(c, 0, 0) != lower(c), true)])}. Write the network (10.0.0.0/8) or one address (10.1.2.7/32)."
+  }
+}
+
+variable "servers" {
+  description = "Names of the on-prem servers that may upload; each gets a secret <name_prefix>/upload/servers/<name> for its key (set its value outside Terraform, e.g. openssl rand -hex 32)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.servers : can(regex("^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$", s)) && !strcontains(s, "..")])
+    error_message = "servers must be names of 1-64 of A-Z a-z 0-9 . _ -, not starting with . or - and without .. (as log2aws.sh sends them)."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days a deleted server-key secret can be restored; 0 deletes at once (so a server's secret can be recreated under the same name)."
+  type        = number
+  default     = 0
 }
 
 variable "restrict_source_ip_in_api_policy" {

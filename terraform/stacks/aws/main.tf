@@ -13,6 +13,7 @@ module "logferry" {
   log_sources          = var.log_sources
   enable_upload        = var.enable_upload
   upload_allowed_cidrs = var.upload_allowed_cidrs
+  upload_servers       = var.upload_servers
   enable_alerting      = var.enable_alerting
   alert_rules_json     = var.alert_rules_json
   create_search_domain = var.create_search_domain

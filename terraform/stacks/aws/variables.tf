@@ -78,6 +78,12 @@ variable "upload_allowed_cidrs" {
   default     = ["192.0.2.0/24"]
 }
 
+variable "upload_servers" {
+  description = "Names of the on-prem servers that may upload (one key secret each; README: On-prem uploads)."
+  type        = list(string)
+  default     = []
+}
+
 variable "enable_alerting" {
   description = "Deploy the scheduled Slack alerts."
   type        = bool

@@ -76,6 +76,11 @@ run "defaults_ship_alb_logs_through_sqs" {
   command = plan
 
   assert {
+    condition     = module.raw.versioning && module.analyzed.versioning && !module.quarantine.versioning
+    error_message = "The raw bucket must be versioned (an upload never replaces what was there), as the analyzed one; the quarantine is not."
+  }
+
+  assert {
     condition     = local.enabled_shippers == toset(["alb_to_cloudwatch"])
     error_message = "By default only the ALB shipper is deployed."
   }

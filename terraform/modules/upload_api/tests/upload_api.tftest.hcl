@@ -243,3 +243,66 @@ run "rejects_a_prefix_ending_in_a_dash" {
 
   expect_failures = [var.name_prefix]
 }
+
+run "rejects_a_cidr_with_host_bits" {
+  command = plan
+
+  variables {
+    allowed_cidrs = ["203.0.113.0/24", "10.1.2.7/8"]
+  }
+
+  expect_failures = [var.allowed_cidrs]
+}
+
+run "accepts_a_single_address" {
+  command = plan
+
+  variables {
+    allowed_cidrs = ["10.1.2.7/32", "2001:db8::/32"]
+  }
+
+  assert {
+    condition     = aws_ssm_parameter.allowlist.value == "10.1.2.7/32,2001:db8::/32"
+    error_message = "A /32 and an IPv6 network without host bits must be accepted."
+  }
+}
+
+run "per_server_keys" {
+  command = plan
+
+  variables {
+    servers = ["web01", "db-1.example.com"]
+  }
+
+  assert {
+    condition     = toset([for s in aws_secretsmanager_secret.server_key : s.name]) == toset(["logferry/upload/servers/web01", "logferry/upload/servers/db-1.example.com"])
+    error_message = "Each server must get the secret <name_prefix>/upload/servers/<server>."
+  }
+  assert {
+    condition     = local.environment.SERVER_KEY_PREFIX == "logferry/upload/servers/" && output.server_key_prefix == "logferry/upload/servers/"
+    error_message = "The function must look keys up under <name_prefix>/upload/servers/."
+  }
+  assert {
+    condition     = local.server_keys_arn == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:logferry/upload/servers/*"
+    error_message = "The function may read the server-key secrets only."
+  }
+}
+
+run "no_servers_no_secrets" {
+  command = plan
+
+  assert {
+    condition     = length(aws_secretsmanager_secret.server_key) == 0
+    error_message = "Without servers no secret is created (keys may be stored by hand)."
+  }
+}
+
+run "rejects_a_bad_server_name" {
+  command = plan
+
+  variables {
+    servers = ["../etc"]
+  }
+
+  expect_failures = [var.servers]
+}
