@@ -95,13 +95,13 @@ def stack_env(chain: Chain, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_backfill_over_mixed_load_balancers_keeps_each_objects_fields(
     chain: Chain, run_id: str, stack_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """12 objects of 12 load balancers in 2 accounts and regions, read with ``--format auto``
+    """16 objects of 16 load balancers in 2 accounts and regions, read with ``--format auto``
     on 4 workers into search and CloudWatch Logs: every document carries its own object's
     ``log.file.path``, ``cloud.account.id`` and key fields; every line once in each."""
     began = time.monotonic()
     d = chain.deployment
     index_prefix, group = f"bf-mixed-{run_id}".lower(), f"/logferry/bf-mixed-{run_id}"
-    objects = _put_lb_objects(chain, f"backfill-{run_id}/mixed", 12, 2500)
+    objects = _put_lb_objects(chain, f"backfill-{run_id}/mixed", 16, 3000)
     monkeypatch.setenv("INDEX_PREFIX", index_prefix)
     monkeypatch.setenv("QUARANTINE_BUCKET", d.quarantine_bucket)
     monkeypatch.setenv("QUARANTINE_PREFIX", d.quarantine_prefix)
