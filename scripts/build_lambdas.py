@@ -56,8 +56,8 @@ SCANNER_MODULE = "logferry.formats._albscan"
 SCANNER_FLAGS = ["-shared", "-fPIC", "-O2", "-g0", "-Wall"]
 TOOL_PATHS = (
     "logferry/local/", "logferry/demo.py", "logferry/samples/", "logferry/reports/",
-    "logferry/dashboards/", "logferry/backfill.py", "logferry/replay.py", "logferry/cli.py",
-    "logferry/configdoc.py",
+    "logferry/dashboards/", "logferry/backfill.py", "logferry/backfill_queue.py",
+    "logferry/replay.py", "logferry/cli.py", "logferry/configdoc.py",
 )  # fmt: skip
 """Archive names (ending in ``/``: everything under it) no zip may hold, nor any ``.java``
 file: developer tools, not Lambda code."""

@@ -157,6 +157,7 @@ def test_package_data_beside_shipped_modules_only(tree: Path) -> None:
         ("logferry/reports/__init__.py", True),
         ("logferry/dashboards/logferry.ndjson", True),
         ("logferry/backfill.py", True),
+        ("logferry/backfill_queue.py", True),
         ("logferry/replay.py", True),
         ("logferry/cli.py", True),
         ("logferry/configdoc.py", True),
