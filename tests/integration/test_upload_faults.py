@@ -1,4 +1,5 @@
-"""Issue #5: the presigned upload path when things go wrong, and with a 50 MB log.
+"""Issues #5 and #16: the presigned upload path when things go wrong, with a 50 MB log, one
+server asking for another's key, and a serverlog upload handed on across continuations.
 
 Everything runs over real HTTP: the presign API behind the local gateway, the emulator's S3
 (whose presign guard enforces expiry, signature and checksum as S3 does), the real
@@ -9,12 +10,16 @@ Run: .venv/bin/pytest tests/integration/test_upload_faults.py  (starts the stack
 from __future__ import annotations
 
 import base64
+import collections
 import gzip
 import hashlib
+import hmac
 import http.client
+import itertools
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -30,10 +35,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from test_chain_faults import _invoke, _s3_event, _variant  # sibling module, on sys.path
 
 from logferry.local.chain import Chain
 from logferry.local.endpoints import boto3_client, wait_for
 from logferry.samples.serverlog import serverlog_lines
+from logferry.upload import SIGNATURE_VERSION
 
 pytestmark = pytest.mark.e2e
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "log2aws.sh"
@@ -46,18 +53,51 @@ def sha256_b64(body: bytes) -> str:
     return base64.b64encode(hashlib.sha256(body).digest()).decode()
 
 
+EX_REFUSED = 4  # log2aws.sh: the API refused (4xx)
+_KEYS: dict[str, str] = {}
+
+
+def server_key(chain: Chain, server: str) -> str:
+    """``server``'s upload key (hex), stored once as its secret in the emulator."""
+    if server not in _KEYS:
+        lam = boto3_client("lambda", chain.endpoints)
+        config = lam.get_function_configuration(FunctionName=chain.deployment.upload_function)
+        prefix = config["Environment"]["Variables"]["SERVER_KEY_PREFIX"]
+        key = secrets.token_hex(32)
+        boto3_client("secretsmanager", chain.endpoints).create_secret(
+            Name=f"{prefix}{server}", SecretString=key
+        )
+        _KEYS[server] = key
+    return _KEYS[server]
+
+
+def signed_query(server: str, body: bytes, day: date, key: str, gzip_flag: bool = False) -> str:
+    """The API's query string for ``body``, signed with ``key`` as log2aws.sh signs it."""
+    sha_hex, ts = hashlib.sha256(body).hexdigest(), int(time.time())
+    fields = [SIGNATURE_VERSION, server, day.isoformat(), "1" if gzip_flag else "0"]
+    message = "\n".join([*fields, str(len(body)), sha_hex, str(ts)]).encode()
+    signature = hmac.new(bytes.fromhex(key), message, hashlib.sha256).hexdigest()
+    query = {"server": server, "date": day.isoformat(), "size": len(body), "sha256": sha_hex}
+    if gzip_flag:
+        query["gzip"] = "1"
+    return urllib.parse.urlencode({**query, "ts": ts, "signature": signature})
+
+
+def api_get(chain: Chain, query: str) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) of the upload API for ``query``."""
+    try:
+        with urllib.request.urlopen(f"{chain.deployment.upload_api_url}?{query}", timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
 def upload_url(chain: Chain, server: str, body: bytes, day: date | None = None) -> dict[str, Any]:
-    """The API's answer for one day's log of ``server``, bound to ``body``'s length and SHA-256."""
-    query = urllib.parse.urlencode(
-        {
-            "server": server,
-            "date": (day or datetime.now(UTC).date()).isoformat(),
-            "size": len(body),
-            "sha256": sha256_b64(body),
-        }
-    )
-    with urllib.request.urlopen(f"{chain.deployment.upload_api_url}?{query}", timeout=60) as reply:
-        answer: dict[str, Any] = json.loads(reply.read())
+    """The API's answer for one day's log of ``server`` (signed with its key), bound to
+    ``body``'s length and SHA-256."""
+    query = signed_query(server, body, day or datetime.now(UTC).date(), server_key(chain, server))
+    status, answer = api_get(chain, query)
+    assert status == 200, answer
     return answer
 
 
@@ -109,9 +149,18 @@ def wait_past_expiry(url: str) -> None:
 
 
 def run_log2aws(
-    chain: Chain, server: str, day: date, logs: Path, tmp: Path, path: str | None = None
+    chain: Chain,
+    server: str,
+    day: date,
+    logs: Path,
+    tmp: Path,
+    path: str | None = None,
+    key_of: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """The real scripts/log2aws.sh, as cron runs it, against the deployed API."""
+    """The real scripts/log2aws.sh, as cron runs it, against the deployed API (plain HTTP,
+    so with LOG2AWS_INSECURE_HTTP=1), holding ``key_of``'s key (default: ``server``'s)."""
+    key_file = tmp / f"{key_of or server}.key"
+    key_file.write_text(server_key(chain, key_of or server) + "\n")
     env = {
         "PATH": path or os.environ["PATH"],
         "LOG2AWS_API_URL": chain.deployment.upload_api_url,
@@ -120,6 +169,8 @@ def run_log2aws(
         "LOG2AWS_LOCK_FILE": str(tmp / "log2aws.lock"),
         "LOG2AWS_RETRIES": "2",
         "LOG2AWS_BACKOFF": "1",
+        "LOG2AWS_KEY_FILE": str(key_file),
+        "LOG2AWS_INSECURE_HTTP": "1",
     }
     return subprocess.run(
         ["bash", str(SCRIPT), "--date", day.isoformat()],
@@ -265,3 +316,130 @@ def test_a_50_mb_log_uploads_intact_and_becomes_csv_and_graph(
         "log2aws_seconds": round(uploaded, 1),
         "csv_and_graph_seconds": round(converted, 1),
     }
+
+
+def fault_line(name: str, records_in: int, shipped: int, parked: int, began: float) -> None:
+    """The issue's result line (no search or CloudWatch sink here: their duplicates are 0)."""
+    print(
+        f"\nFAULT {name}: in={records_in} shipped={shipped} parked={parked} dup_search=0 "
+        f"dup_cwl=0 seconds={time.monotonic() - began:.1f}"
+    )
+
+
+def csv_rows(chain: Chain, key: str) -> list[list[str]]:
+    """The data rows (header dropped) of a CSV in the analyzed bucket."""
+    text = chain.s3.get_object(Bucket=chain.deployment.analyzed_bucket, Key=key)["Body"].read()
+    return [line.split(",") for line in text.decode().splitlines()[1:]]
+
+
+def test_one_server_writing_another_servers_key_is_refused(
+    chain: Chain, run_id: str, tmp_path: Path
+) -> None:
+    """web-a holds its own key and asks for web-b's log of the day, through log2aws.sh and
+    straight at the API: 403 naming the reason, nothing written; web-b's own upload (sent
+    before) stays the only version and its CSV holds its lines once."""
+    began = time.monotonic()
+    d = chain.deployment
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    victim, intruder = f"web-b-{run_id}", f"web-a-{run_id}"
+    server_key(chain, intruder)
+    own = "".join(f"{line}\n" for line in serverlog_lines(yesterday, seed=1))
+    forged = "".join(f"{line}\n" for line in serverlog_lines(yesterday, seed=2))
+    for who, text in ((victim, own), (intruder, forged)):
+        (tmp_path / who).mkdir()
+        (tmp_path / who / f"{yesterday.isoformat()}.log").write_text(text)
+    sent = run_log2aws(chain, victim, yesterday, tmp_path / victim, tmp_path)
+    assert sent.returncode == 0, sent.stderr
+    key = f"{d.upload_prefix}{victim}/{yesterday.isoformat()}.log.gz"
+    stored = chain.s3.head_object(Bucket=d.raw_bucket, Key=key)
+
+    refused = run_log2aws(chain, victim, yesterday, tmp_path / intruder, tmp_path, key_of=intruder)
+    assert refused.returncode == EX_REFUSED, refused.stderr
+    assert "HTTP 403" in refused.stderr and '"code": "bad_signature"' in refused.stderr
+    assert f"signature does not match server '{victim}''s key" in refused.stderr
+    body = gzip.compress(forged.encode())
+    query = signed_query(victim, body, yesterday, server_key(chain, intruder), gzip_flag=True)
+    status, answer = api_get(chain, query)
+    assert (status, answer["code"]) == (403, "bad_signature") and "url" not in answer
+    unsigned = urllib.parse.urlencode({"server": victim, "date": yesterday.isoformat()})
+    status, answer = api_get(chain, f"{unsigned}&gzip=1&sha256={hashlib.sha256(body).hexdigest()}")
+    assert (status, answer["code"]) == (400, "missing_size")
+    assert "query parameter 'size' is required" in answer["error"]
+
+    versions = chain.s3.list_object_versions(Bucket=d.raw_bucket, Prefix=key).get("Versions", [])
+    assert [(v["Key"], v["ETag"]) for v in versions] == [(key, stored["ETag"])], "nothing written"
+    assert stored.get("VersionId") not in (None, "null"), "the raw bucket is versioned"
+    graph = f"{victim}/{yesterday.isoformat()}.svg"
+    wait_for(
+        lambda: chain.s3.head_object(Bucket=d.analyzed_bucket, Key=graph),
+        timeout=180,
+        interval=2.0,
+        what=f"s3://{d.analyzed_bucket}/{graph}",
+    )
+    rows = csv_rows(chain, f"{victim}/{yesterday.isoformat()}.csv")
+    lines = own.count("\n")
+    assert sorted(r[0] for r in rows) == sorted(line.split(" up ")[0] for line in own.splitlines())
+    assert len(rows) == lines
+    fault_line("one server writing another's key", lines, len(rows), 0, began)
+
+
+def continued_serverlog(days: int, day: date) -> tuple[bytes, int]:
+    """``days`` days of one-a-minute load lines (every line's time distinct), gzip, and the
+    line count."""
+    lines = [
+        line
+        for back in range(days)
+        for line in serverlog_lines(day - timedelta(days=back), step_minutes=1, seed=back)
+    ]
+    return gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=1), len(lines)
+
+
+def test_a_continued_serverlog_upload_lands_every_line_once(
+    chain: Chain, run_id: str, figures: dict[str, Any]
+) -> None:
+    """A serverlog upload through a copy of serverlog_to_csv with a 10 s timeout and
+    RESERVE_SECONDS=7: the object is handed on several times; the CSV holds every line once,
+    the graph is written, the summaries add up."""
+    began = time.monotonic()
+    d = chain.deployment
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    server = f"cont-{run_id}"
+    body, lines = continued_serverlog(100, yesterday)
+    key = f"faults/uploads/{server}/{yesterday.isoformat()}.log.gz"  # no trigger watches faults/
+    chain.s3.put_object(Bucket=d.raw_bucket, Key=key, Body=body)
+    uri = f"s3://{d.raw_bucket}/{key}"
+    function = _variant(
+        chain, "serverlog_to_csv", "faults_serverlog", {"RESERVE_SECONDS": "7"}, timeout=10
+    )
+    _invoke(chain, function, _s3_event(chain, key))
+
+    def done() -> list[dict[str, Any]] | None:
+        found = sorted(
+            (s for s in chain.summaries(function) if s["object"] == uri),
+            key=lambda s: int(s["start_offset"]),
+        )
+        return found if found and found[-1]["next_offset"] is None else None
+
+    summaries = wait_for(done, timeout=300, interval=2.0, what=f"the last part of {uri}")
+    assert len(summaries) >= 2, "at least one continuation"
+    assert summaries[0]["start_offset"] == 0
+    for before, after in itertools.pairwise(summaries):
+        assert before["next_offset"] == after["start_offset"], "hand-offs chain exactly"
+    assert not [line for line in chain.function_log(function) if "Task timed out" in line]
+    assert all(not s["error"] and s["parked"] == 0 for s in summaries)
+    assert sum(s["records"] for s in summaries) == lines
+    shipped = sum(s["shipped"]["csv"] for s in summaries)
+    assert shipped == lines, "the summaries count each line once"
+
+    base = f"{server}/{yesterday.isoformat()}"
+    rows = csv_rows(chain, f"{base}.csv")
+    times = collections.Counter(row[0] for row in rows)
+    duplicated = sum(n - 1 for n in times.values())
+    assert (len(rows), len(times), duplicated) == (lines, lines, 0), "every line once"
+    graph = chain.s3.get_object(Bucket=d.analyzed_bucket, Key=f"{base}.svg")["Body"].read()
+    assert b"<svg" in graph
+    assert absent(chain, f"{base}.rejects.csv", d.analyzed_bucket)
+    fault_line("a continued serverlog upload", lines, shipped, 0, began)
+    print(f"  {len(summaries)} invocations, offsets {[s['start_offset'] for s in summaries]}")
+    figures["faults_serverlog_continued"] = {"lines": lines, "invocations": len(summaries)}
+    chain.s3.delete_object(Bucket=d.raw_bucket, Key=key)

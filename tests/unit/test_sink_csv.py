@@ -55,6 +55,48 @@ def test_a_continuation_keeps_the_rows_of_the_earlier_parts(s3: Any) -> None:
     assert svg.count(b"<polyline") >= 3
 
 
+def test_a_part_run_again_keeps_every_line_once(s3: Any) -> None:
+    """A retried invocation of a part (its output already written) drops its earlier rows."""
+    ship(s3, 0, events(range(0, 3)) + events(range(3, 4), garbage=True))
+    ship(s3, 4 * 200, events(range(4, 6)) + events(range(6, 7), garbage=True))
+    ship(s3, 4 * 200, events(range(4, 6)) + events(range(6, 7), garbage=True))  # the retry
+    ship(s3, 7 * 200, events(range(7, 8)))
+    ship(s3, 7 * 200, events(range(7, 8)))  # the last part, retried too
+    table = rows(s3, "web01/2019-08-01.csv")
+    assert [r[0] for r in table[1:]] == [f"2019-08-01 {h:02d}:00:01" for h in (0, 1, 2, 4, 5, 7)]
+    rejects = rows(s3, "web01/2019-08-01.rejects.csv")
+    assert [r[0] for r in rejects[1:]] == ["600", "1200"]  # each garbage line once
+    head = s3.head_object(Bucket=BUCKET, Key="web01/2019-08-01.csv")["Metadata"]
+    body = s3.get_object(Bucket=BUCKET, Key="web01/2019-08-01.csv")["Body"].read()
+    before = len(b"".join(body.splitlines(keepends=True)[:6]))  # the header and 5 earlier rows
+    assert (head["logferry-start-offset"], head["logferry-bytes-before"]) == ("1400", str(before))
+
+
+def test_large_earlier_rows_are_copied_inside_s3(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Earlier parts' 6 MiB of rows become the first part of the new CSV by UploadPartCopy:
+    the continuation never downloads them (only the graph's first rows)."""
+    row = LINE.format(1).replace(" ", ",") + "\n"
+    earlier = (",".join(CSV_COLUMNS) + "\n" + row * (6 * 2**20 // len(row) + 1)).encode()
+    meta = {"logferry-source": f"{REF.uri}#e1", "logferry-start-offset": "0"}
+    s3.put_object(Bucket=BUCKET, Key="web01/2019-08-01.csv", Body=earlier, Metadata=meta)
+    reads: list[str] = []
+    real_get = s3.get_object
+
+    def get_object(**kwargs: Any) -> Any:
+        reads.append(kwargs.get("Range", "whole"))
+        return real_get(**kwargs)
+
+    monkeypatch.setattr(s3, "get_object", get_object)
+    ship(s3, 5000, events(range(20, 22)))
+    monkeypatch.undo()
+    table = rows(s3, "web01/2019-08-01.csv")
+    assert len(table) == earlier.count(b"\n") + 2
+    assert [r[0] for r in table[-2:]] == ["2019-08-01 20:00:01", "2019-08-01 21:00:01"]
+    assert reads == ["bytes=0-4194303"]  # the graph's head, not the 6 MiB
+    head = s3.head_object(Bucket=BUCKET, Key="web01/2019-08-01.csv")
+    assert head["Metadata"]["logferry-bytes-before"] == str(len(earlier))
+
+
 def test_a_continuation_never_overwrites_another_objects_csv(s3: Any) -> None:
     ship(s3, 0, events(range(0, 2)))
     other = ObjectRef(REF.bucket, REF.key, etag="e2")  # the object was replaced since

@@ -261,6 +261,7 @@ def _shipper(
     suffix: str = "",
     writes: tuple[str, ...] = (),
     log_groups: tuple[str, ...] = (),
+    reads: tuple[str, ...] = (),
 ) -> Function:
     name = names.function(key)
     raw = names.bucket("raw")
@@ -270,7 +271,7 @@ def _shipper(
         Statement(
             "ReadObjects",
             ("s3:GetObject", "s3:GetObjectVersion"),
-            (f"arn:aws:s3:::{raw}/{prefix}*",),
+            (f"arn:aws:s3:::{raw}/{prefix}*", *reads),
         ),
         Statement("WriteObjects", ("s3:PutObject",), (*writes, quarantine)),
     ]
@@ -355,6 +356,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
             {**quarantine_env, "OUTPUT_BUCKET": names.bucket("analyzed"), "SINKS": "csv"},
             PREFIXES["upload"],
             writes=(f"arn:aws:s3:::{names.bucket('analyzed')}/*",),
+            reads=(f"arn:aws:s3:::{names.bucket('analyzed')}/*",),  # a continuation's CSV
         ),
     ]
     shippers += [

@@ -7,24 +7,25 @@ line's offset, reason and raw text — nothing is dropped silently.
 
 An object handed on across invocations is written whole by every part: a continuation
 (``start_offset > 0``) reads back the rows the earlier parts wrote, which carry the source
-object (with its version or ETag) and the offset their part started at in their metadata,
-and writes them again before its own; a CSV left by another object or revision, or by a
-part that did not start before this one, is an error (the invocation is retried), never
-silently overwritten.
+object (with its version or ETag), the offset their part started at and how many of their bytes
+came before that part's rows in their metadata, and writes them again before its own
+(copied inside S3 when large: :mod:`logferry.sinks.csv_append`). A part run again (a
+retried invocation) finds its own earlier output and keeps only the bytes before its rows,
+so every line is in the CSV once. A CSV left by another object or
+revision, or by a part that started after this one, is an error (the invocation is
+retried), never silently overwritten.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import posixpath
-from collections.abc import Iterator
 from typing import Any
 
 from logferry.model import Document, Event, ObjectRef
 from logferry.sinks import Failure, SinkBase
+from logferry.sinks.csv_append import AppendingCsvWriter, Earlier, head_rows
 from logferry.sinks.loadgraph import render_svg
-from logferry.sinks.s3 import CsvObjectWriter, ObjectWriter
+from logferry.sinks.s3 import ObjectWriter
 
 CSV_COLUMNS: tuple[str, ...] = (
     "datetime", "past-times", "users", "load-average01", "load-average05", "load-average15",
@@ -44,6 +45,10 @@ REJECT_COLUMNS = ("offset", "error", "line")
 MAX_GRAPH_ROWS = 10_000
 """Rows kept for the graph (a day at one row per 10 s); later rows still reach the CSV."""
 SOURCE_META, START_META = "logferry-source", "logferry-start-offset"
+BEFORE_META = "logferry-bytes-before"
+"""Bytes of the object before its writer's part's first row (the header, earlier parts)."""
+GRAPH_HEAD_BYTES = 4 * 1024**2
+"""Bytes of an earlier CSV read back for the graph's rows."""
 
 
 def csv_row(doc: Document) -> list[str]:
@@ -88,10 +93,19 @@ class ServerLogCsvSink(SinkBase):
         self._start = start_offset
         self._title = f"{self.base} ({ref.uri})"
         self._rows: list[dict[str, str]] = []
-        self._csv = self._writer(f"{self.base}.csv", CSV_COLUMNS)
-        self._rejects: CsvObjectWriter | None = None
-        if start_offset:
-            self._carry_over()
+        earlier = self._earlier(f"{self.base}.csv", required=True) if start_offset else None
+        earlier_rejects = (
+            self._earlier(f"{self.base}.rejects.csv", required=False) if start_offset else None
+        )
+        if earlier is not None:  # the graph starts with the earlier parts' rows
+            for row in head_rows(s3, bucket, earlier, MAX_GRAPH_ROWS, GRAPH_HEAD_BYTES):
+                self._rows.append(dict(zip(CSV_COLUMNS, row, strict=False)))
+        self._csv = self._writer(f"{self.base}.csv", CSV_COLUMNS, earlier)
+        self._rejects: AppendingCsvWriter | None = None
+        if earlier_rejects is not None:
+            self._rejects = self._writer(
+                f"{self.base}.rejects.csv", REJECT_COLUMNS, earlier_rejects
+            )
 
     def add(self, event: Event) -> None:
         """One CSV row, or one rejects row for a line that did not parse."""
@@ -122,45 +136,47 @@ class ServerLogCsvSink(SinkBase):
         if len(self._rows) < MAX_GRAPH_ROWS:
             self._rows.append(dict(zip(CSV_COLUMNS, row, strict=True)))
 
-    def _reject(self, row: tuple[Any, ...] | list[str]) -> None:
+    def _reject(self, row: tuple[Any, ...]) -> None:
         if self._rejects is None:
-            self._rejects = self._writer(f"{self.base}.rejects.csv", REJECT_COLUMNS)
+            self._rejects = self._writer(f"{self.base}.rejects.csv", REJECT_COLUMNS, None)
         self._rejects.write_row(row)
         self.stats.extra["rejected"] = self.stats.extra.get("rejected", 0) + 1
 
-    def _writer(self, key: str, header: tuple[str, ...]) -> CsvObjectWriter:
-        meta = {SOURCE_META: self._source, START_META: str(self._start)}
-        return CsvObjectWriter(self._s3, self._bucket, key, header=header, metadata=meta)
+    def _writer(
+        self, key: str, header: tuple[str, ...], earlier: Earlier | None
+    ) -> AppendingCsvWriter:
+        before = earlier.size if earlier else len(",".join(header)) + 1
+        meta = {SOURCE_META: self._source, START_META: str(self._start), BEFORE_META: str(before)}
+        return AppendingCsvWriter(
+            self._s3, self._bucket, key, header, metadata=meta, earlier=earlier
+        )
 
-    def _carry_over(self) -> None:
-        """Rewrite what the earlier parts of this object wrote (a continuation run)."""
-        for row in self._previous(f"{self.base}.csv", required=True):
-            self._row(row)
-        for row in self._previous(f"{self.base}.rejects.csv", required=False):
-            self._reject(row)
-
-    def _previous(self, key: str, *, required: bool) -> Iterator[list[str]]:
+    def _earlier(self, key: str, *, required: bool) -> Earlier | None:
+        """The bytes of ``key`` the parts before this one wrote (None: there is no ``key``)."""
         uri = f"s3://{self._bucket}/{key}"
         try:
-            found = self._s3.get_object(Bucket=self._bucket, Key=key)
-        except self._s3.exceptions.NoSuchKey:
+            found = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except self._s3.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] not in ("404", "NoSuchKey"):
+                raise
             if required:
                 raise RuntimeError(
                     f"{uri}: missing, but {self._source} continues at byte {self._start}"
                 ) from None
-            return
+            return None
         meta = found.get("Metadata", {})
-        started = meta.get(START_META, "")
+        started, before = meta.get(START_META, ""), meta.get(BEFORE_META, "")
         if (
             meta.get(SOURCE_META) != self._source
             or not started.isdigit()
-            or int(started) >= self._start
+            or int(started) > self._start
+            or (int(started) == self._start and not before.isdigit())
         ):
             raise RuntimeError(
                 f"{uri}: written for {meta.get(SOURCE_META)} from byte {started or '?'}, not by "
                 f"an earlier part of {self._source} (this part starts at byte {self._start}); "
                 "not overwritten"
             )
-        rows = csv.reader(io.StringIO(found["Body"].read().decode("utf-8")))
-        next(rows, None)  # the header
-        yield from rows
+        # A part that ran before (a retried invocation) keeps only what came before its rows.
+        size = int(before) if int(started) == self._start else int(found["ContentLength"])
+        return Earlier(key, size, found.get("VersionId"))

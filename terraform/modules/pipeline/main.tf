@@ -174,13 +174,18 @@ module "shipper" {
   reserved_concurrent_executions = var.function_settings.reserved_concurrent_executions
   allow_self_invoke              = true
   environment_variables          = local.all_shippers[each.key].env
-  s3_read_arns                   = ["${local.raw}/${local.all_shippers[each.key].prefix}*"]
   s3_write_arns                  = local.all_shippers[each.key].writes
   log_group_arns                 = local.all_shippers[each.key].log_groups
   secret_arns                    = compact([var.search_secret_arn])
   search_domain_arns             = local.search_domain_arns
   kms_key_arns                   = compact([var.bucket_kms_key_arn])
   tags                           = var.tags
+
+  # serverlog_to_csv also reads back (and copies from) the CSV its earlier parts wrote.
+  s3_read_arns = concat(
+    ["${local.raw}/${local.all_shippers[each.key].prefix}*"],
+    each.key == "serverlog_to_csv" ? ["${module.analyzed.bucket_arn}/*"] : [],
+  )
 }
 
 module "raw_triggers" {
