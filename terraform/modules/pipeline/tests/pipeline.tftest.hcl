@@ -303,7 +303,7 @@ run "every_toggle_on" {
     condition = toset(output.alarm_names) == toset(concat(
       flatten([for k in local.enabled_shippers : ["logferry-${k}-errors", "logferry-${k}-throttles", "logferry-${k}-failures-queued", "logferry-${k}-dlq-queued"]]),
       ["logferry-upload_url-errors", "logferry-upload_url-throttles"],
-      ["logferry-log_alert-errors", "logferry-log_alert-throttles", "logferry-log_alert-failures-queued"],
+      ["logferry-log_alert-errors", "logferry-log_alert-throttles", "logferry-log_alert-failures-queued", "logferry-log_alert-rule-errors"],
     ))
     error_message = "Every function, failures queue and trigger DLQ must have its alarm."
   }
