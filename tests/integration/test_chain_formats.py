@@ -5,7 +5,6 @@ Run: .venv/bin/pytest tests/integration/test_chain_formats.py  (starts the stack
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import json
@@ -18,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from test_upload_faults import server_key, signed_query  # sibling module: signed requests
 
 from logferry.demo import SampleObject, alb_object, csv_key, csv_rows, sample_objects
 from logferry.local.chain import Chain
@@ -130,10 +130,7 @@ def test_upload_url_through_the_local_api_gateway(chain: Chain, run_id: str) -> 
     day = datetime.now(UTC).date()
     server = f"web-{run_id}"
     body = next(s for s in sample_objects(d, run_id, datetime.now(UTC), 10) if s.dataset is None)
-    sha = base64.b64encode(hashlib.sha256(body.body).digest()).decode()
-    query = urllib.parse.urlencode(
-        {"server": server, "date": day.isoformat(), "size": len(body.body), "sha256": sha}
-    )
+    query = signed_query(server, body.body, day, server_key(chain, server))
     with urllib.request.urlopen(f"{d.upload_api_url}?{query}", timeout=60) as response:
         assert response.status == 200
         answer = json.loads(response.read())
@@ -164,6 +161,8 @@ def test_log2aws_script_uploads_through_the_gateway(
     logs.mkdir()
     (logs / f"{yesterday.isoformat()}.log").write_bytes(body.body)
     server = f"cron-{run_id}"
+    key_file = tmp_path / "log2aws.key"
+    key_file.write_text(server_key(chain, server))
     env = {
         "PATH": os.environ["PATH"],
         "LOG2AWS_API_URL": d.upload_api_url,
@@ -171,6 +170,8 @@ def test_log2aws_script_uploads_through_the_gateway(
         "LOG2AWS_SERVER": server,
         "LOG2AWS_LOCK_FILE": str(tmp_path / "log2aws.lock"),
         "LOG2AWS_BACKOFF": "1",
+        "LOG2AWS_KEY_FILE": str(key_file),
+        "LOG2AWS_INSECURE_HTTP": "1",  # the local gateway is plain HTTP
     }
     script = Path(__file__).resolve().parents[2] / "scripts" / "log2aws.sh"
     run = subprocess.run(
@@ -231,7 +232,9 @@ def test_upload_url_refuses_a_bad_request_with_400(
     assert _refusal(url) == (400, code)
 
 
-def test_upload_url_refuses_a_caller_outside_the_allowlist_with_403(chain: Chain) -> None:
+def test_upload_url_refuses_a_caller_outside_the_allowlist_with_403(
+    chain: Chain, run_id: str
+) -> None:
     """The allowlist lives in SSM: without 127.0.0.1 in it, the local caller gets a 403."""
     d = chain.deployment
     lam = boto3_client("lambda", chain.endpoints)
@@ -239,7 +242,8 @@ def test_upload_url_refuses_a_caller_outside_the_allowlist_with_403(chain: Chain
     name = d.upload_function
     env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
     allowed = ssm.get_parameter(Name=d.allowlist_param)["Parameter"]["Value"]
-    url = f"{d.upload_api_url}?server=web01&date={_days_from_today(-1)}"
+    server, day = f"allow-{run_id}", datetime.now(UTC).date() - timedelta(days=1)
+    url = f"{d.upload_api_url}?{signed_query(server, b'x', day, server_key(chain, server))}"
     ssm.put_parameter(Name=d.allowlist_param, Value="10.0.0.0/8", Type="StringList", Overwrite=True)
     fresh = {**env, "ALLOWLIST_TTL_SECONDS": "1"}  # a new environment: no cached old list
     lam.update_function_configuration(FunctionName=name, Environment={"Variables": fresh})
