@@ -251,7 +251,11 @@ def _ship_records(
                 doc, body = shippable(doc, record, ctx, fmt.dataset)
                 size = len(body)
             message = render(doc)
-            if not measure and (fixed := shippable_message(doc, message, record, ctx, fmt.dataset)):
+            if (
+                not measure
+                and not message.isascii()
+                and (fixed := shippable_message(doc, message, record, ctx, fmt.dataset))
+            ):
                 doc, message = fixed, render(fixed)
             if "error" in doc:
                 summary.parse_errors += 1
