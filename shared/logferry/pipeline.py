@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import logging
 import time
@@ -24,30 +26,31 @@ log = logging.getLogger(__name__)
 DRAIN_EVERY = 5000
 """Records between two collections of sink failures (bounds the memory they hold)."""
 ERROR_RECORDS_BYTES = 160_000
-"""How many bytes of unparked events a :class:`ParkError` message carries: with the request
-and the stack trace it stays under the 256 KB of an on-failure destination's record."""
+"""How many bytes of unparked events (gzipped, base64) a :class:`ParkError` message carries:
+with the request and the stack trace it stays under the 256 KB of an on-failure destination's
+record."""
+ROWS_TAG = "quarantine rows (NDJSON, gzip, base64): "
 
 
 class ParkError(RuntimeError):
     """Events a sink did not ship and the quarantine did not take: they travel in this error.
 
-    The message's first line says how many, of which sinks, and the first park error; each
-    further line is one event in the quarantine's row shape (``id``, ``timestamp_ms``,
-    ``message``, ``document``, ``reason``, ``sink``, ``source``: ``logferry replay`` reads
-    them), up to :data:`ERROR_RECORDS_BYTES`. The rest are counted; the invocation record's
-    request (the object notice) re-reads them. ``__cause__`` is the first park error.
+    The message's first line says how many, of which sinks, and the first park error; the
+    second is :data:`ROWS_TAG` and the events in the quarantine's row shape (``id``,
+    ``timestamp_ms``, ``message``, ``document``, ``reason``, ``sink``, ``source``) as gzipped
+    NDJSON in base64, at most :data:`ERROR_RECORDS_BYTES` (:func:`rows_in` reads them back).
+    What does not fit is counted; the invocation record's request (the object notice)
+    re-reads it. ``__cause__`` is the first park error.
     """
 
     def __init__(self, source: str, unparked: Sequence[tuple[str, Failure]], first: str) -> None:
         self.source = source
         self.unparked = list(unparked)
-        rows, size = [], 0
-        for sink, failure in self.unparked:
-            row = _row(sink, failure, source)
-            if size + len(row) + 1 > ERROR_RECORDS_BYTES:
-                break
-            rows.append(row)
-            size += len(row) + 1
+        rows = [_row(sink, failure, source) for sink, failure in self.unparked]
+        blob = _packed(rows)
+        while len(blob) > ERROR_RECORDS_BYTES:  # keep the share that fits, then re-check
+            rows = rows[: max(0, int(len(rows) * ERROR_RECORDS_BYTES / len(blob) * 0.95))]
+            blob = _packed(rows)
         self.carried = len(rows)
         per_sink = ", ".join(
             f"{name} ({n})" for name, n in Counter(sink for sink, _ in self.unparked).items()
@@ -55,10 +58,24 @@ class ParkError(RuntimeError):
         left = len(self.unparked) - len(rows)
         head = (
             f"{source}: {len(self.unparked)} events of sink {per_sink} could not be parked "
-            f"(first error: {first}); {len(rows)} follow as quarantine rows"
+            f"(first error: {first}); {len(rows)} travel below"
             + (f", {left} left out (re-ship the object to recover them)" if left else "")
         )
-        super().__init__("\n".join([head, *rows]))
+        super().__init__(f"{head}\n{ROWS_TAG}{blob}")
+
+
+def _packed(rows: Sequence[str]) -> str:
+    data = "".join(f"{row}\n" for row in rows).encode("utf-8")
+    return base64.b64encode(gzip.compress(data, 9, mtime=0)).decode("ascii")
+
+
+def rows_in(message: str) -> list[dict[str, Any]]:
+    """The quarantine rows a :class:`ParkError` message carries (none if it carries none)."""
+    for line in message.splitlines():
+        if line.startswith(ROWS_TAG):
+            data = gzip.decompress(base64.b64decode(line[len(ROWS_TAG) :]))
+            return [json.loads(row) for row in data.splitlines() if row.strip()]
+    return []
 
 
 def _row(sink: str, failure: Failure, source: str) -> str:

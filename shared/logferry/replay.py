@@ -5,8 +5,9 @@ Idempotent and safe to kill and rerun:
 - a parked object is replayed in steps of ``batch`` events under a claim
   (:mod:`logferry.replay_claim`): a marker object, written with conditional puts, that says
   how many events were handled and which step is in flight. A rerun after a crash goes on
-  after the last finished step, so CloudWatch Logs gets again at most the one step that was
-  in flight (only if the crash fell between its PutLogEvents and the marker write);
+  after the last finished step; the step that was in flight is first looked up in
+  CloudWatch Logs (:func:`cloudwatch_sent_check`: same stream, time and message) and what is
+  already stored there is not sent again;
 - two replays at once never both ship an object: the second finds it claimed and leaves it;
 - what fails again is parked under a new key with the next revision (never over another
   object); the parked object is deleted only after every event was shipped or re-parked;
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
@@ -27,14 +29,18 @@ from botocore.exceptions import ClientError
 
 from logferry.composition import Wiring, function_settings, replayable
 from logferry.config import ConfigError
-from logferry.model import ObjectRef
+from logferry.model import Event, ObjectRef
 from logferry.replay_claim import Claim, ClaimLostError, Owner
 from logferry.settings import Settings
 from logferry.sinks import Failure, Sink
+from logferry.sinks.cloudwatch import stream_name
 from logferry.sinks.s3 import ParkedEvent, Quarantine, parse_key
 
 SinkBuilder = Callable[[str, str], Sink | None]
 """``(sink name, source URI) -> sink`` to replay through, or ``None`` if not replayable."""
+SentCheck = Callable[[str, str, list[Event]], set[str]]
+"""``(sink name, source URI, events) -> ids of those events the back end already holds``:
+asked on a rerun about the step a killed replay had in flight, so it is not sent again."""
 
 BATCH = 1000
 """Events shipped per step (one CloudWatch Logs batch of typical lines) before the marker
@@ -60,6 +66,8 @@ class ReplayCounts:
     last finished step)."""
     duplicates: int = 0
     """Events not sent because the same id was already shipped in this run."""
+    present: int = 0
+    """Events of an interrupted step found already stored, so not sent again."""
 
     def line(self) -> str:
         """The counts as one human-readable line."""
@@ -67,7 +75,7 @@ class ReplayCounts:
             f"{self.objects} parked objects, {self.events} events: {self.shipped} shipped, "
             f"{self.failed} failed again; {self.deleted} objects deleted, {self.kept} kept, "
             f"{self.skipped} skipped, {self.busy} busy, {self.resumed} resumed; "
-            f"{self.duplicates} duplicate ids not re-sent"
+            f"{self.duplicates} duplicate ids and {self.present} already stored not re-sent"
         )
 
 
@@ -91,6 +99,7 @@ class _Run:
     counts: ReplayCounts
     batch: int
     clock: Callable[[], float]
+    sent_check: SentCheck | None = None
     owner: Owner = field(default_factory=Owner.me)
     shipped_ids: set[tuple[str, str]] = field(default_factory=set)
 
@@ -104,9 +113,13 @@ def replay(
     log: TextIO | None = None,
     batch: int = BATCH,
     clock: Callable[[], float] = time.time,
+    sent_check: SentCheck | None = None,
 ) -> ReplayCounts:
-    """Replay every parked object under ``prefix`` (default: the whole quarantine)."""
-    run = _Run(quarantine, build, ReplayCounts(), max(1, batch), clock)
+    """Replay every parked object under ``prefix`` (default: the whole quarantine).
+
+    ``sent_check`` (optional) says which events of an interrupted step are already stored.
+    """
+    run = _Run(quarantine, build, ReplayCounts(), max(1, batch), clock, sent_check)
     for key in list(quarantine.keys(prefix)):  # listed first: re-parks are for the next run
         if dry_run:
             parked = quarantine.read(key)
@@ -167,7 +180,13 @@ def _replay_object(run: _Run, claim: Claim, key: str, parked: list[ParkedEvent])
     for start, end, stale in _steps(claim, len(parked), run.batch):
         repark = q.key_for(name, source, parsed.offset, parsed.revision + 1)
         claim.save(inflight={"start": start, "end": end, "repark": repark})
-        failures = _ship(run, sink, name, parked[start:end])
+        part = parked[start:end]
+        stored: set[str] = set()
+        if stale is not None and run.sent_check is not None:  # killed in this step: ask
+            stored = run.sent_check(name, source, [p.event for p in part])
+            run.counts.present += len(stored)
+            run.shipped_ids.update((name, i) for i in stored)
+        failures = _ship(run, sink, name, [p for p in part if p.event.id not in stored])
         if failures:
             written = q.park(
                 failures,
@@ -193,13 +212,14 @@ def _replay_object(run: _Run, claim: Claim, key: str, parked: list[ParkedEvent])
 
 def _steps(claim: Claim, total: int, batch: int) -> list[tuple[int, int, str | None]]:
     """``(start, end, stale re-park key)`` of the steps left: an interrupted step first,
-    over exactly its range, then the rest in ``batch``-sized steps."""
+    over exactly its range (its stale key a string, maybe empty), then the rest in
+    ``batch``-sized steps (``None``)."""
     steps: list[tuple[int, int, str | None]] = []
     start = claim.done
     inflight = claim.inflight
     if inflight is not None:
         end = min(int(inflight["end"]), total)
-        steps.append((int(inflight["start"]), end, str(inflight.get("repark") or "") or None))
+        steps.append((int(inflight["start"]), end, str(inflight.get("repark") or "")))
         start = end
     steps += [(s, min(s + batch, total), None) for s in range(start, total, batch)]
     return steps
@@ -218,6 +238,43 @@ def _ship(run: _Run, sink: Sink, name: str, part: list[ParkedEvent]) -> list[Fai
     run.counts.failed += len(failures)
     run.counts.shipped += len(fresh) - len(failures)
     return failures
+
+
+def cloudwatch_sent_check(settings: Settings, logs: Any) -> SentCheck:
+    """Which events CloudWatch Logs already holds: those whose time and message are in the
+    stream the sink writes that source to, in the events' time range (one FilterLogEvents
+    per page). Other sinks say none: search overwrites by id."""
+
+    def check(name: str, source: str, events: list[Event]) -> set[str]:
+        group = settings.cloudwatch.log_group
+        if name != "cloudwatch" or not group or not events:
+            return set()
+        stream = stream_name(settings.cloudwatch.log_stream, parse_source(source))
+        times = [e.timestamp_ms for e in events]
+        args: dict[str, Any] = {
+            "logGroupName": group,
+            "logStreamNames": [stream],
+            "startTime": min(times),
+            "endTime": max(times) + 1,
+        }
+        found: Counter[tuple[int, str]] = Counter()
+        try:
+            while True:
+                page = logs.filter_log_events(**args)
+                found.update((int(e["timestamp"]), str(e["message"])) for e in page["events"])
+                if not page.get("nextToken") or not page["events"]:
+                    break
+                args["nextToken"] = page["nextToken"]
+        except logs.exceptions.ResourceNotFoundException:
+            return set()
+        stored = set()
+        for e in events:
+            if found[(e.timestamp_ms, e.message)] > 0:
+                found[(e.timestamp_ms, e.message)] -= 1
+                stored.add(e.id)
+        return stored
+
+    return check
 
 
 def wiring_builder(wiring: Wiring) -> SinkBuilder:
@@ -290,6 +347,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             log=sys.stderr,
             batch=args.batch,
+            sent_check=cloudwatch_sent_check(settings, client("logs")),
         )
     except (ConfigError, ValueError, OSError, EOFError) as exc:
         print(f"logferry replay: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from moto import mock_aws
 from logferry import pipeline
 from logferry.formats.base import LineFormat, base_document
 from logferry.model import Document, Event, ObjectRef, ParseContext, Record
-from logferry.pipeline import ObjectJob, ParkError, process_object
+from logferry.pipeline import ObjectJob, ParkError, process_object, rows_in
 from logferry.sinks import Failure, SinkBase
 from logferry.sinks.s3 import Quarantine, parked_event
 from logferry.sources.events import ObjectNotice
@@ -98,10 +99,12 @@ def test_a_refused_park_raises_with_every_failure_and_the_first_error(s3: Any) -
     assert parker.calls == 2 and parker.parked == []
     assert len(error.unparked) == 2 * LINES and error.carried == 2 * LINES
     assert isinstance(error.__cause__, ClientError) and "injected 1" in str(error.__cause__)
-    head, *rows = str(error).splitlines()
+    head = str(error).splitlines()[0]
+    rows = [json.dumps(row) for row in rows_in(str(error))]
     assert head.startswith(f"{SOURCE}: {2 * LINES} events of sink search ({LINES}),")
     assert "AccessDenied" in head and "injected 1" in head
     back = [parked_event(row, "error", n) for n, row in enumerate(rows, 1)]
+
     def fields(e: Event) -> tuple[Any, ...]:
         return e.id, e.timestamp_ms, e.document, e.message
 
@@ -124,16 +127,18 @@ def test_a_park_refused_mid_object_stops_the_run_and_keeps_those_failures(
 def test_no_quarantine_is_a_park_error_carrying_the_failures(s3: Any) -> None:
     with pytest.raises(ParkError, match="no quarantine is configured") as caught:
         _run(s3, [RejectingSink("search")], None)
-    assert len(caught.value.unparked) == LINES
+    assert len(caught.value.unparked) == len(rows_in(str(caught.value))) == LINES
+    assert rows_in("no rows here") == []
 
 
 def test_the_error_carries_rows_up_to_its_budget(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "ERROR_RECORDS_BYTES", 10_000)
+    monkeypatch.setattr(pipeline, "ERROR_RECORDS_BYTES", 2_000)
     with pytest.raises(ParkError) as caught:
         _run(s3, [RejectingSink("search")], RefusingParker(_denied(1)))
     error = caught.value
-    assert 0 < error.carried < LINES and len(str(error)) < 11_000
+    assert 0 < error.carried < LINES and len(str(error)) < 2_500
     assert f"{LINES - error.carried} left out" in str(error).splitlines()[0]
+    assert len(rows_in(str(error))) == error.carried
 
 
 def test_a_quarantine_that_heals_on_retry_parks_everything(s3: Any) -> None:

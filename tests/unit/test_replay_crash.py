@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from typing import Any
 
@@ -117,6 +118,51 @@ def test_killed_after_a_batch_went_out_resends_at_most_that_step(s3: Any) -> Non
     replay(q, lambda n, s: CountingSink(sent), batch=10)
     assert len(sent) == 50
     assert [n for n, c in sent.items() if c > 1] == [f"id-{n}" for n in range(10, 20)]
+
+
+def test_a_rerun_asks_the_back_end_about_the_step_in_flight(s3: Any) -> None:
+    q = Quarantine(s3, BUCKET)
+    _park(q, range(50))
+    sent: Counter[str] = Counter()
+    asked: list[list[str]] = []
+
+    def sent_check(name: str, source: str, events: list[Event]) -> set[str]:
+        asked.append([e.id for e in events])
+        return {e.id for e in events if sent[e.id]}
+
+    with pytest.raises(Crash):
+        replay(q, lambda n, s: CountingSink(sent, crash_at=2, crash_before=False), batch=10)
+    counts = replay(q, lambda n, s: CountingSink(sent), batch=10, sent_check=sent_check)
+    assert asked == [[f"id-{n}" for n in range(10, 20)]], "only the interrupted step"
+    assert (counts.present, counts.shipped) == (10, 30)
+    assert len(sent) == 50 and set(sent.values()) == {1}
+
+
+def test_cloudwatch_sent_check_finds_what_the_stream_holds() -> None:
+    from moto import mock_aws
+
+    from logferry.replay import cloudwatch_sent_check
+    from logferry.settings import Settings
+
+    with mock_aws():
+        import boto3
+
+        logs = boto3.client("logs", region_name="us-east-1")
+        logs.create_log_group(logGroupName="/g")
+        logs.create_log_stream(logGroupName="/g", logStreamName="AWSLogs/alb/2026/11/24")
+        now_ms = int(time.time() * 1000) - 60_000
+        events = [Event(f"id-{n}", now_ms + n, {}, f"line {n}") for n in range(4)]
+        logs.put_log_events(
+            logGroupName="/g",
+            logStreamName="AWSLogs/alb/2026/11/24",
+            logEvents=[{"timestamp": e.timestamp_ms, "message": e.message} for e in events[:2]],
+        )
+        settings = Settings.from_env("alb", {"LOG_GROUP": "/g"})
+        check = cloudwatch_sent_check(settings, logs)
+        assert check("cloudwatch", SOURCE, events) == {"id-0", "id-1"}
+        assert check("search", SOURCE, events) == set()
+        missing = cloudwatch_sent_check(Settings.from_env("alb", {"LOG_GROUP": "/none"}), logs)
+        assert missing("cloudwatch", SOURCE, events) == set()
 
 
 def test_an_interrupted_step_that_reparked_is_not_parked_twice(s3: Any) -> None:
