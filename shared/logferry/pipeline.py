@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import Any, Protocol
 
+from logferry.deadline import Deadline
 from logferry.formats.base import LogFormat, parser_failure, shippable, shippable_message
 from logferry.model import Document, Event, IdMaker, ParseContext, Record, iso
 from logferry.sinks import Failure, Sink
@@ -193,6 +194,11 @@ def process_object(job: ObjectJob) -> Summary:
     summary = Summary(object=notice.ref.uri, format=job.fmt.name, start_offset=notice.start_offset)
     base = {sink.name: (sink.stats.shipped, sink.stats.failed) for sink in job.sinks}
     unparked = _Unparked()
+    deadline = Deadline.after(
+        job.remaining_seconds() - job.reserve_seconds / 2 if job.remaining_seconds else None
+    )
+    for sink in job.sinks:  # half the reserve is left for parking and the hand-off
+        sink.set_deadline(deadline)
     try:
         stream = open_object(job.s3, notice.ref, notice.start_offset, resume=notice.resume_from)
         summary.gzip = stream.gzip

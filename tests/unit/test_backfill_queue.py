@@ -141,6 +141,7 @@ def test_entries_sqs_failed_are_sent_again_and_sender_faults_raise() -> None:
     assert flaky.sent == [["0", "1", "2", "3"], ["1", "3"]] and waits == [0.5]
     with pytest.raises(EnqueueError, match=rf"s3://{BUCKET}/k2: X: no"):
         send_batch(Flaky({"2"}, sender=True), "u", BUCKET, batch, sleep=waits.append)
+
     class Always(Flaky):
         def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> Any:
             self.fail = {"0"}

@@ -147,7 +147,7 @@ def test_failures_without_quarantine_are_an_error(s3: Any) -> None:
 
 
 def test_stops_early_and_resumes_without_gap_or_overlap(s3: Any) -> None:
-    budget = iter([100.0, 100.0, 0.0])
+    budget = iter([100.0, 100.0, 100.0, 0.0])  # the first call sets the sinks' deadline
     first = ListSink()
     summary = run(s3, [first], remaining_seconds=lambda: next(budget, 0.0))
     assert summary.next_offset is not None

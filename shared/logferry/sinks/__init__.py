@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from logferry.deadline import NO_DEADLINE, Deadline
 from logferry.model import Event
 
 
@@ -55,6 +56,11 @@ class Sink(Protocol):
         """Return (and forget) the events that could not be shipped since the last call."""
         ...
 
+    def set_deadline(self, deadline: Deadline) -> None:
+        """Bound every later network call by ``deadline``; past it, pending events fail
+        (reason ``deadline``) instead of being sent, so the run can park them in time."""
+        ...
+
 
 class SinkBase:
     """Defaults every sink shares: fresh stats, and documents needed."""
@@ -64,3 +70,8 @@ class SinkBase:
 
     def __init__(self) -> None:
         self.stats = SinkStats()
+        self.deadline: Deadline = NO_DEADLINE
+
+    def set_deadline(self, deadline: Deadline) -> None:
+        """Keep ``deadline`` for the sink's network calls."""
+        self.deadline = deadline

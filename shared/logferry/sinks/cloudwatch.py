@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from logferry.model import Event, ObjectRef
-from logferry.sinks import Failure, SinkStats, fast_put
+from logferry.sinks import Failure, SinkBase, fast_put
 from logferry.sinks.retry import backoff_delay, retryable_status
 
 EVENT_OVERHEAD = 26
@@ -264,7 +264,7 @@ def stream_name(template: str, ref: ObjectRef) -> str:
     return _STREAM_UNSAFE.sub("_", name)[:512] or "default"
 
 
-class CloudWatchSink:
+class CloudWatchSink(SinkBase):
     """Ship events to CloudWatch Logs with few, full, valid PutLogEvents calls.
 
     Events are buffered per stream; when a buffer holds ``buffer_bytes`` (at least two batches'
@@ -301,7 +301,7 @@ class CloudWatchSink:
                 f"{sorted(RETENTION_DAYS)}"
             )
         self.name = name
-        self.stats = SinkStats()
+        super().__init__()
         self.log_group = log_group
         self._client = client
         self._stream = stream

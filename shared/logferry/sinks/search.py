@@ -35,7 +35,7 @@ from opensearchpy import helpers as os_helpers
 
 from logferry.model import Event
 from logferry.serialize import clean, find_poison, representable
-from logferry.sinks import Failure, SinkStats
+from logferry.sinks import Failure, SinkBase
 from logferry.sinks.options import SearchOptions
 from logferry.sinks.retry import backoff_delay, retryable_status
 
@@ -331,7 +331,7 @@ def _error_type(info: dict[str, Any]) -> str:
     return f"http_{status}" if isinstance(status, int) else "connection_error"
 
 
-class SearchSink:
+class SearchSink(SinkBase):
     """Bulk-index events into Elasticsearch or OpenSearch (see the module docstring)."""
 
     name = "search"
@@ -357,7 +357,7 @@ class SearchSink:
             raise ValueError(f"index prefix {prefix!r}: use lowercase a-z, 0-9, '.', '_', '-'")
         if max_bytes < 1 or max_docs < 1:
             raise ValueError(f"max_bytes={max_bytes}, max_docs={max_docs}: both must be >= 1")
-        self.stats = SinkStats()
+        super().__init__()
         self.prefix = prefix
         self.index_pattern = index_pattern
         self.max_bytes = max_bytes

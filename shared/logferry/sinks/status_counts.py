@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from logferry.deadline import Deadline
 from logferry.model import Document, Event, ObjectRef, doc_id, iso
 from logferry.sinks import Failure, Sink, SinkBase
 
@@ -75,6 +76,11 @@ class StatusCounts(SinkBase):
         self._counts.clear()
         self._from_offset = None
         self._inner.flush()
+
+    def set_deadline(self, deadline: Deadline) -> None:
+        """The inner sink's calls are bounded by ``deadline`` too."""
+        super().set_deadline(deadline)
+        self._inner.set_deadline(deadline)
 
     def take_failures(self) -> list[Failure]:
         """The count documents the inner sink could not ship (counted as failed, not shipped)."""
