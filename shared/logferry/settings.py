@@ -36,6 +36,12 @@ class RuntimeOptions:
         "time kept back to flush before handing an object on",
         kind="seconds",
     )
+    checkpoint_table: str | None = option(
+        "CHECKPOINT_TABLE",
+        None,
+        "DynamoDB table of per-object progress: a retried object resumes after its last "
+        "acknowledged batch, a forked continuation stops (unset: no checkpoints)",
+    )
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Settings:
     log_format: str
     sinks: tuple[str, ...] = ()
     reserve_seconds: float = 20.0
+    checkpoint_table: str | None = None
     format_options: Any = None
     """The format's own options dataclass (``None``: the format's defaults)."""
     cloudwatch: CloudWatchOptions = field(default_factory=CloudWatchOptions)
@@ -68,6 +75,7 @@ class Settings:
             log_format=log_format,
             sinks=default_sinks if own.sinks is None else own.sinks,
             reserve_seconds=own.reserve_seconds,
+            checkpoint_table=own.checkpoint_table,
             format_options=formats.load_options(log_format, e),
             cloudwatch=load(CloudWatchOptions, e),
             search=load(SearchOptions, e),
