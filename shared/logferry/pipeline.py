@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 DRAIN_EVERY = 5000
 """Records between two collections of sink failures (bounds the memory they hold)."""
+CHECKPOINT_EVERY = DRAIN_EVERY
+"""Records between two checkpoints (when the job keeps them): at each, every sink is flushed
+and its failures parked, so a retry resumes there and repeats at most this many records."""
 ERROR_RECORDS_BYTES = 160_000
 """How many bytes of unparked events (gzipped, base64) a :class:`ParkError` message carries:
 with the request and the stack trace it stays under the 256 KB of an on-failure destination's
@@ -147,6 +150,8 @@ class Summary:
     """With ``next_offset`` on a multi-member gzip: the member start to resume from."""
     format_detail: str | None = None
     """What the format chose for this object (e.g. an Apache/nginx preset)."""
+    checkpoint: str | None = None
+    """With checkpoints: where this run resumed, or why it did not ship (e.g. already shipped)."""
 
     def to_json(self) -> str:
         """One JSON line."""
@@ -178,6 +183,9 @@ class ObjectJob:
     remaining_seconds: Callable[[], float] | None = None
     """Time left in the invocation; when it drops below ``reserve_seconds`` the run stops."""
     reserve_seconds: float = 10.0
+    checkpoint: Callable[[int, tuple[int, int] | None], None] | None = None
+    """Told ``(offset, gzip member start)`` every :data:`CHECKPOINT_EVERY` records, once
+    everything before ``offset`` is acknowledged by every sink or parked."""
 
 
 def process_object(job: ObjectJob) -> Summary:
@@ -214,7 +222,15 @@ def process_object(job: ObjectJob) -> Summary:
             fmt = job.fmt.for_object(stream.ref, head, notice.start_offset)
             summary.format, summary.format_detail = fmt.name, fmt.detail
             records = fmt.frame(chain((head,), chunks), notice.start_offset)
-            _ship_records(job, fmt, ctx, records, summary, default_ms, base, unparked)
+            mark = None
+            if job.checkpoint is not None:
+                members, checkpoint = stream.members, job.checkpoint
+
+                def mark(offset: int) -> None:
+                    start = members.before(offset) if members is not None else None
+                    checkpoint(offset, (start.compressed, start.uncompressed) if start else None)
+
+            _ship_records(job, fmt, ctx, records, summary, default_ms, base, unparked, mark)
         finally:
             chunks.close()  # stops the reading thread before the member index is read
         if summary.next_offset is not None and stream.members is not None:
@@ -242,6 +258,7 @@ def _ship_records(
     default_ms: int,
     base: dict[str, tuple[int, int]],
     unparked: _Unparked,
+    mark: Callable[[int], None] | None = None,
 ) -> None:
     make_id = IdMaker(ctx.ref)
     measure = any(s.needs_documents for s in job.sinks)
@@ -257,6 +274,13 @@ def _ship_records(
         ):
             summary.next_offset = record.offset
             return
+        if mark is not None and summary.records and summary.records % CHECKPOINT_EVERY == 0:
+            for sink in sinks:
+                sink.flush()
+            _drain(job, summary, base, record.offset, unparked)
+            if unparked.failures:
+                return
+            mark(record.offset)
         summary.records += 1
         summary.bytes += len(record.data) + 1
         try:

@@ -77,3 +77,14 @@ def test_a_redelivered_run_overwrites_its_own_counts() -> None:
     run(index, LINES[77:])
     run(index, LINES[:77])
     assert index.docs == before
+
+
+def test_no_status_and_status_zero_are_counted_apart() -> None:
+    index = Index()
+    unknown = Event("u", 60_000, {"log": {"offset": 1}, "event": {"dataset": "alb"}}, "line")
+    run(index, [unknown, event(2, 1, 0), event(3, 1, 0)])
+    counts = {
+        doc.get("http", {}).get("response", {}).get("status_code"): doc["status_counts"]["count"]
+        for doc in index.docs.values()
+    }
+    assert counts == {None: 1, 0: 2}

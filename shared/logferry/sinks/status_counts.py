@@ -11,6 +11,8 @@ from logferry.model import Document, Event, ObjectRef, doc_id, iso
 from logferry.sinks import Failure, Sink, SinkBase
 
 MINUTE_MS = 60_000
+NO_STATUS = -1
+"""The id part of "no status" (an error document, a "-" status): apart from status 0."""
 
 
 def count_document(
@@ -71,7 +73,8 @@ class StatusCounts(SinkBase):
         ):
             doc = count_document(dataset, minute, status, count, self._source)
             doc["status_counts"]["from_offset"] = start
-            self._inner.add(Event(doc_id(ids, minute, status or 0), minute, doc, doc["message"]))
+            part = NO_STATUS if status is None else status
+            self._inner.add(Event(doc_id(ids, minute, part), minute, doc, doc["message"]))
             self.stats.shipped += 1
         self._counts.clear()
         self._from_offset = None

@@ -24,10 +24,45 @@ class ObjectNotice:
     event_time: str | None = None
     resume_from: tuple[int, int] | None = None
     """Gzip member start ``(compressed, uncompressed)`` a continuation may read from."""
+    token: str | None = None
+    """A continuation's chain token (see :mod:`logferry.checkpoint`); ``None`` for others."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One SQS message's notices (``message_id``), or a whole non-SQS event's (``None``).
+
+    ``error`` is set, and ``notices`` empty, for a message that is not an event logferry
+    understands: only that message fails."""
+
+    message_id: str | None
+    notices: list[ObjectNotice]
+    error: EventFormatError | None = None
 
 
 class EventFormatError(ValueError):
     """An event that is not any of the shapes logferry understands."""
+
+
+def messages(event: Mapping[str, Any]) -> Iterator[Message]:
+    """The event's SQS messages one by one, each with its notices or its own error; any
+    other event as one message (whose error raises: it has nothing to retry separately)."""
+    records = event.get("Records")
+    if not (isinstance(records, list) and records and _is_sqs(records[0])):
+        yield Message(None, list(notices(event)))
+        return
+    for record in records:
+        message_id = record["messageId"]
+        try:
+            found = list(_with_message_id(_from_body(record.get("body", "")), message_id))
+        except EventFormatError as exc:
+            yield Message(message_id, [], exc)
+            continue
+        yield Message(message_id, found)
+
+
+def _is_sqs(record: Any) -> bool:
+    return isinstance(record, dict) and record.get("eventSource") == "aws:sqs"
 
 
 def notices(event: Mapping[str, Any]) -> Iterator[ObjectNotice]:
@@ -119,15 +154,21 @@ def continuation_notice(body: Mapping[str, Any]) -> ObjectNotice:
     )
     member = body.get("gzip_member")
     resume = (int(member[0]), int(member[1])) if member else None
-    return ObjectNotice(ref, start_offset=int(body["offset"]), resume_from=resume)
+    return ObjectNotice(
+        ref, start_offset=int(body["offset"]), resume_from=resume, token=body.get("token")
+    )
 
 
 def continuation_event(
-    notice: ObjectNotice, offset: int, resume_from: tuple[int, int] | None = None
+    notice: ObjectNotice,
+    offset: int,
+    resume_from: tuple[int, int] | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """The event that makes the next invocation resume ``notice``'s object at ``offset``.
 
-    ``resume_from``: a gzip member start at or before ``offset`` to read from.
+    ``resume_from``: a gzip member start at or before ``offset`` to read from; ``token``: the
+    chain token that lets it claim the object's checkpoint.
     """
     ref = notice.ref
     body: dict[str, Any] = {
@@ -140,4 +181,6 @@ def continuation_event(
     }
     if resume_from is not None:
         body["gzip_member"] = list(resume_from)
+    if token is not None:
+        body["token"] = token
     return {"logferry_continue": body}
