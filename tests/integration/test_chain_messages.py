@@ -33,7 +33,7 @@ from logferry.local.faultproxy import FaultProxy, Rule
 pytestmark = pytest.mark.e2e
 TIMEOUT = 240.0
 DENIED = b'{"__type":"AccessDeniedException","message":"injected: not allowed to invoke"}'
-SHORT = {"timeout_s": 20}
+SHORT = {"timeout": 20}
 """A copy that stops reading after a few seconds (RESERVE_SECONDS below) and hands on."""
 
 
@@ -55,7 +55,7 @@ def table(chain: Chain, run_id: str) -> Iterator[str]:
 @pytest.fixture
 def names(chain: Chain, request: pytest.FixtureRequest, run_id: str) -> Iterator[str]:
     """A token for one test's function, log group and indices (removed afterwards)."""
-    token = f"msg-{request.node.name.split('_')[1]}-{run_id}".lower()
+    token = f"msg-{'-'.join(request.node.name.split('_')[2:4])}-{run_id}".lower()
     yield token
     with contextlib.suppress(chain.logs.exceptions.ResourceNotFoundException):
         chain.logs.delete_log_group(logGroupName=f"/logferry/{token}")

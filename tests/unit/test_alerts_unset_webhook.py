@@ -7,20 +7,18 @@ returns normally and logs one WARNING naming the secret. Against moto, in-proces
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from test_alerts_handler import iso, load_handler, posts  # noqa: F401 (fixture)
 
 from logferry.alerts.engine import run_rule
 from logferry.alerts.evaluate import Firing
@@ -39,40 +37,6 @@ CTX = SimpleNamespace(
     aws_request_id="r",
     invoked_function_arn="arn:aws:lambda:us-east-1:1:function:logferry-log_alert",
 )
-
-
-def load_handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fn_log_alert_unset", HANDLER)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def posts() -> Iterator[tuple[list[dict[str, Any]], str]]:
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield received, f"http://127.0.0.1:{server.server_address[1]}/hooks/default"
-    server.shutdown()
-    server.server_close()
-
-
-def iso(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
 
 
 @pytest.fixture
@@ -103,7 +67,7 @@ def quiet_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def test_secret_without_a_value_evaluates_posts_nothing_and_says_so_once(
     aws: int,
-    posts: tuple[list[dict[str, Any]], str],
+    posts: tuple[list[dict[str, Any]], str],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
