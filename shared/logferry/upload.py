@@ -54,11 +54,12 @@ _TRUE = {"1", "true", "yes", "gzip"}
 class UploadError(Exception):
     """A request refused with an HTTP ``status`` and a machine-readable ``code``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.reason = reason or code  # for the decision log: it may say more than the caller hears
 
 
 def _bad(code: str, message: str) -> UploadError:
@@ -242,13 +243,13 @@ def verify_signature(
             f"(at most {MAX_CLOCK_SKEW_SECONDS} s): check the server's clock",
         )
     known = keys.keys(server)
-    if not known:
-        raise _denied("unknown_server", f"server {server!r} has no upload key")
     if not any(hmac.compare_digest(sign(key, request, int(raw_ts)), signature) for key in known):
-        raise _denied(
+        raise UploadError(  # the caller is not told whether the server has a key at all
+            403,
             "bad_signature",
             f"signature does not match server {server!r}'s key: a server may only ask "
             "for URLs of its own logs",
+            reason="bad_signature" if known else "unknown_server",
         )
 
 
@@ -473,7 +474,7 @@ def handle(
             prefix=settings.upload_prefix,
         )
     except UploadError as exc:
-        decision.update(decision="denied", reason=exc.code, status=exc.status)
+        decision.update(decision="denied", reason=exc.reason, status=exc.status)
         body = _error(exc.status, exc.code, exc.message, request.request_id)
         return ApiResponse(exc.status, body, decision)
     except Exception as exc:

@@ -260,7 +260,7 @@ def test_a_server_without_a_key_is_refused(cloud: FakeCloud, env: dict[str, str]
     env["LOG2AWS_SERVER"] = "web03"
     result = run(env)
     assert result.code == 4
-    assert "unknown_server" in result.stderr and cloud.objects == {}
+    assert "bad_signature" in result.stderr and cloud.objects == {}
 
 
 def test_http_is_refused_unless_told(cloud: FakeCloud, env: dict[str, str]) -> None:

@@ -446,7 +446,7 @@ def test_either_key_of_a_rotation_is_accepted(s3_local: Any) -> None:
         ({"ts": str(int(NOW.timestamp()) + 1)}, "bad_signature"),
         ({"ts": str(int(NOW.timestamp()) - 301)}, "stale_signature"),
         ({"ts": "soon"}, "signature_required"),
-        ({"server": "nobody"}, "unknown_server"),
+        ({"server": "nobody"}, "bad_signature"),  # no key: not told apart from a wrong one
     ],
 )
 def test_signature_refusals(s3_local: Any, change: dict[str, str], code: str) -> None:
@@ -594,7 +594,7 @@ def test_handler_rest_and_http_api(
     missing = lambda_env.handler(rest_event("203.0.113.7", None), FakeContext())
     assert (missing["statusCode"], json.loads(missing["body"])["code"]) == (400, "missing_server")
     unknown = lambda_env.handler(rest_event("203.0.113.7", other), FakeContext())
-    assert (unknown["statusCode"], json.loads(unknown["body"])["code"]) == (403, "unknown_server")
+    assert (unknown["statusCode"], json.loads(unknown["body"])["code"]) == (403, "bad_signature")
     lines = json_lines(lambda_env, caplog)
     decisions = [x for x in lines if x["message"] == "upload url decision"]
     assert [d["decision"] for d in decisions] == [
@@ -604,6 +604,7 @@ def test_handler_rest_and_http_api(
         "denied",
         "denied",
     ]
+    assert decisions[-1]["reason"] == "unknown_server", "the log tells what the caller is not"
     assert decisions[2]["ip"] == "198.51.100.1" and decisions[2]["reason"] == "ip_not_allowed"
     assert decisions[0]["key"] == f"uploads/web01/{query['date']}.log"
 
