@@ -423,13 +423,16 @@ def test_parse_alb_key_rejects(key: str) -> None:
     assert parse_alb_key(key) is None
 
 
-def test_context_metadata_wins_and_unknown_key_adds_nothing() -> None:
+def test_the_keys_account_and_region_win_over_the_readers() -> None:
+    """A central log bucket read from another account and region: the key names the LB's."""
     doc = parse(HTTP, ctx=ctx_for(account_id="210987654321", region="eu-west-1"))
     assert doc["cloud"] == {
         "provider": "aws",
-        "account": {"id": "210987654321"},
-        "region": "eu-west-1",
+        "account": {"id": "123456789012"},
+        "region": "us-east-2",
     }
+    elsewhere = parse(HTTP, ctx=ctx_for("x.log", account_id="210987654321", region="eu-west-1"))
+    assert elsewhere["cloud"]["region"] == "eu-west-1"
     plain = parse(HTTP, ctx=ctx_for("some/other/key.log"))
     assert plain["cloud"] == {"provider": "aws"}
     assert "log_file" not in plain["aws"]["elb"]

@@ -37,7 +37,8 @@ load-balancer-specific lives under ``aws.elb.*``:
   ``request_transform_status`` are named; anything after them is kept, in order, as
   ``aws.elb.extra_fields`` (quotes removed).
 - From the S3 key (parsed once per object, see :func:`parse_alb_key`): ``cloud.account.id``
-  and ``cloud.region`` when the context lacks them, and ``aws.elb.log_file.*``
+  and ``cloud.region`` (the reading function's are used only for a key that does not name
+  them: a central log bucket may sit in another account or region), and ``aws.elb.log_file.*``
   (``load_balancer_type``/``_name``/``_id``, ``end_time``, ``node_ip``, ``date``, ``prefix``,
   ``random``).
 - A line that does not match gives an :func:`~logferry.formats.base.error_document`.

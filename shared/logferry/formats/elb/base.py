@@ -51,8 +51,10 @@ class _ElbBase(LineFormat):
         if len(self._shared) > SHARED_LIMIT:
             self._shared.clear()
         meta = self._meta = parse_alb_key(ctx.ref.key)
-        account = ctx.account_id or (meta.account if meta else None)
-        region = ctx.region or (meta.region if meta else None)
+        # the key names the load balancer's account and region; the reader's are a fallback
+        # (a central log bucket may sit in another account or region)
+        account = (meta.account if meta else None) or ctx.account_id
+        region = (meta.region if meta else None) or ctx.region
         cloud: dict[str, Any] = {"provider": "aws"}
         if account is not None:
             cloud["account"] = {"id": account}
