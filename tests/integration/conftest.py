@@ -7,11 +7,13 @@ Figures the tests measure are gathered in `.local-stack/e2e-figures.json`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+import urllib.error
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,3 +84,17 @@ def figures() -> Iterator[dict[str, Any]]:
         previous = json.loads(path.read_text()) if path.is_file() else {}
         path.write_text(json.dumps({**previous, **found}, indent=2, sort_keys=True) + "\n")
         print(f"figures written to {path}: {found}")
+
+
+@pytest.fixture
+def names(chain: Chain, request: pytest.FixtureRequest, run_id: str) -> Iterator[str]:
+    """A token for one test's function, quarantine prefix, log group ``/logferry/<token>`` and
+    indices ``<token>-*`` (the group, indices and template are removed afterwards)."""
+    token = f"t-{'-'.join(request.node.name.split('_')[1:3])}-{run_id}".lower()
+    yield token
+    with contextlib.suppress(chain.logs.exceptions.ResourceNotFoundException):
+        chain.logs.delete_log_group(logGroupName=f"/logferry/{token}")
+    for row in chain.search(f"_cat/indices/{token}-*?format=json"):
+        chain.search(str(row["index"]), method="DELETE")
+    with contextlib.suppress(urllib.error.HTTPError):
+        chain.search(f"_index_template/{token}", method="DELETE")

@@ -11,12 +11,10 @@ Run: LOGFERRY_STATE_DIR=/tmp/stack-<you> .venv/bin/pytest tests/integration/test
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import threading
 import time
-import urllib.error
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -50,19 +48,6 @@ def table(chain: Chain, run_id: str) -> Iterator[str]:
     )
     yield name
     ddb.delete_table(TableName=name)
-
-
-@pytest.fixture
-def names(chain: Chain, request: pytest.FixtureRequest, run_id: str) -> Iterator[str]:
-    """A token for one test's function, log group and indices (removed afterwards)."""
-    token = f"msg-{'-'.join(request.node.name.split('_')[2:4])}-{run_id}".lower()
-    yield token
-    with contextlib.suppress(chain.logs.exceptions.ResourceNotFoundException):
-        chain.logs.delete_log_group(logGroupName=f"/logferry/{token}")
-    for row in chain.search(f"_cat/indices/{token}-*?format=json"):
-        chain.search(str(row["index"]), method="DELETE")
-    with contextlib.suppress(urllib.error.HTTPError):
-        chain.search(f"_index_template/{token}", method="DELETE")
 
 
 def _object(chain: Chain, token: str, lines: int, seed: int = 0) -> tuple[str, list[str]]:

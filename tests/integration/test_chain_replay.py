@@ -21,9 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -99,19 +97,6 @@ def _result(name: str, n: int, shipped: int, parked: int, dup: tuple[int, int], 
         f"\nFAULT {name}: in={n} shipped={shipped} parked={parked} dup_search={dup[0]} "
         f"dup_cwl={dup[1]} seconds={time.monotonic() - t0:.1f}"
     )
-
-
-@pytest.fixture
-def names(chain: Chain, request: pytest.FixtureRequest, run_id: str) -> Iterator[str]:
-    """A token for one test's quarantine prefix, log group and indices (removed afterwards)."""
-    token = f"rp-{'-'.join(request.node.name.split('_')[1:3])}-{run_id}".lower()
-    yield token
-    with contextlib.suppress(chain.logs.exceptions.ResourceNotFoundException):
-        chain.logs.delete_log_group(logGroupName=f"/logferry/{token}")
-    for row in chain.search(f"_cat/indices/{token}-*?format=json"):
-        chain.search(str(row["index"]), method="DELETE")
-    with contextlib.suppress(urllib.error.HTTPError):
-        chain.search(f"_index_template/{token}", method="DELETE")
 
 
 def _park(
