@@ -2,9 +2,9 @@
 
 :func:`client` has boto3's defaults (its retries, a 60 s read timeout): for reads whose time
 the pipeline watches between records. :func:`bounded_client` is for the calls the invocation's
-reserve must cover (PutLogEvents, parks, the continuation invoke): one attempt of at most
-:data:`CALL_SECONDS` (botocore timeouts are per client, not per call), the caller retries
-while its deadline leaves room for another attempt.
+reserve must cover (PutLogEvents, parks, the continuation invoke): botocore timeouts are per
+client, not per call, so these clients make one attempt that ends within ``call_seconds``
+(connect plus read timeout) and the caller retries while its deadline leaves room.
 """
 
 from __future__ import annotations
@@ -15,13 +15,6 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-CONNECT_SECONDS = 1.0
-"""Connect timeout of a bounded client (a local or in-region endpoint connects in ms)."""
-READ_SECONDS = 4.0
-"""Read timeout of a bounded client: a 1 MB PutLogEvents or a park answers in well under 1 s."""
-CALL_SECONDS = CONNECT_SECONDS + READ_SECONDS
-"""The longest one bounded call can take before it times out (its outcome then unknown)."""
-
 
 @cache
 def client(service: str) -> Any:
@@ -30,11 +23,13 @@ def client(service: str) -> Any:
 
 
 @cache
-def bounded_client(service: str) -> Any:
-    """A cached boto3 client for ``service`` whose calls end within :data:`CALL_SECONDS`."""
+def bounded_client(service: str, call_seconds: float) -> Any:
+    """A cached boto3 client for ``service`` whose every call ends within ``call_seconds``
+    (connect timeout a quarter of it, at most 1 s; read timeout the rest; no retries)."""
+    connect = min(1.0, call_seconds / 4)
     config = Config(
-        connect_timeout=CONNECT_SECONDS,
-        read_timeout=READ_SECONDS,
+        connect_timeout=connect,
+        read_timeout=call_seconds - connect,
         retries={"total_max_attempts": 1},
     )
     return boto3.client(service, config=config)

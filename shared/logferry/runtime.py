@@ -8,8 +8,9 @@ from functools import cache
 from typing import Any
 
 from logferry import formats
-from logferry.clients import client
+from logferry.clients import bounded_client, client
 from logferry.composition import Wiring, function_settings
+from logferry.deadline import call_bound
 from logferry.formats.base import LogFormat
 from logferry.metrics import publish_summary
 from logferry.pipeline import ObjectJob, Summary, process_object
@@ -24,8 +25,16 @@ def build_format(settings: Settings) -> LogFormat:
 
 @cache
 def _wiring(settings: Settings) -> Wiring:
-    """One wiring per settings and container: search batches and streams are reused."""
-    return Wiring(settings, client)
+    """One wiring per settings and container: search batches and streams are reused.
+
+    CloudWatch Logs calls go through a client bounded to a quarter of the reserve.
+    """
+    call = call_bound(settings.reserve_seconds)
+
+    def clients(service: str) -> Any:
+        return bounded_client(service, call) if service == "logs" else client(service)
+
+    return Wiring(settings, clients)
 
 
 def handle(event: Mapping[str, Any], context: Any, function: str, logger: Any) -> dict[str, Any]:
@@ -53,7 +62,7 @@ def handle(event: Mapping[str, Any], context: Any, function: str, logger: Any) -
             failed_messages.append(notice.message_id)
             continue
         if summary.next_offset is not None:
-            _continue(context, notice, summary.next_offset, summary.resume_from)
+            _continue(context, notice, summary, call_bound(settings.reserve_seconds))
         publish_summary(summary)
         if summary.error:
             logger.error("object incomplete", extra={"summary": json.loads(summary.to_json())})
@@ -96,7 +105,9 @@ def _quarantine(settings: Settings) -> Any:
         return None
     from logferry.sinks.s3 import Quarantine
 
-    return Quarantine(client("s3"), settings.quarantine.bucket, settings.quarantine.prefix)
+    call = call_bound(settings.reserve_seconds)
+    bucket, prefix = settings.quarantine.bucket, settings.quarantine.prefix
+    return Quarantine(bounded_client("s3", call), bucket, prefix, call_seconds=call)
 
 
 def _account_id(context: Any) -> str | None:
@@ -105,12 +116,13 @@ def _account_id(context: Any) -> str | None:
     return parts[4] if len(parts) > 4 and parts[4] else None
 
 
-def _continue(
-    context: Any, notice: ObjectNotice, offset: int, resume_from: tuple[int, int] | None
-) -> None:
-    """Invoke this function again, asynchronously, to resume the object at ``offset``."""
-    client("lambda").invoke(
+def _continue(context: Any, notice: ObjectNotice, summary: Summary, call: float) -> None:
+    """Invoke this function again, asynchronously, to resume the object at ``next_offset``
+    (one call of at most ``call`` seconds: the reserve's last quarter)."""
+    assert summary.next_offset is not None
+    event = continuation_event(notice, summary.next_offset, summary.resume_from)
+    bounded_client("lambda", call).invoke(
         FunctionName=getattr(context, "invoked_function_arn", None) or context.function_name,
         InvocationType="Event",
-        Payload=json.dumps(continuation_event(notice, offset, resume_from)).encode(),
+        Payload=json.dumps(event).encode(),
     )

@@ -9,8 +9,8 @@ back as failures. Sequence tokens are no longer needed and not used (an
 ``InvalidSequenceTokenException`` from an old endpoint is retried; ``DataAlreadyAccepted``
 means the batch is stored).
 
-Deadline: no call starts unless the sink's deadline leaves :data:`~logferry.clients.CALL_SECONDS`
-(the bounded client's connect + read timeout), so every call ends before the deadline; no
+Deadline: no call starts unless the sink's deadline leaves ``call_seconds`` (the bounded
+client's connect + read timeout, see :mod:`logferry.clients`), so every call ends before it; no
 backoff sleeps past that point. What is then still buffered or unsent fails with reason
 ``deadline`` (parked). A call that timed out waiting for its answer may have been stored: it
 is not retried (a retry could store it twice) but parked with reason ``unknown_outcome:...``,
@@ -39,8 +39,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from logferry.clients import CALL_SECONDS
-from logferry.deadline import DeadlineExceeded
+from logferry.deadline import DEFAULT_RESERVE_SECONDS, DeadlineExceeded, call_bound
 from logferry.model import Event, ObjectRef
 from logferry.sinks import Failure, SinkBase, fast_put
 from logferry.sinks.retry import backoff_delay, retryable_status
@@ -326,7 +325,7 @@ class CloudWatchSink(SinkBase):
         max_delay: float = 20.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        call_seconds: float = CALL_SECONDS,
+        call_seconds: float = call_bound(DEFAULT_RESERVE_SECONDS),
         name: str = "cloudwatch",
     ) -> None:
         if retention_days is not None and retention_days not in RETENTION_DAYS:
