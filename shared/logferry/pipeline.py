@@ -199,7 +199,8 @@ class _Deadlines:
     sinks: Deadline = NO_DEADLINE
     """No sink call ends past it: half the reserve before the end."""
     park: Deadline = NO_DEADLINE
-    """No park attempt ends past it: one call's time (the hand-off's) before the end."""
+    """No park attempt ends past it: one call's time (the hand-off's) before the end; an
+    attempt may start until two calls before the end, half a call after the sinks' deadline."""
 
     @classmethod
     def of(cls, job: ObjectJob) -> _Deadlines:

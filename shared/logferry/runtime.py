@@ -27,7 +27,7 @@ def build_format(settings: Settings) -> LogFormat:
 def _wiring(settings: Settings) -> Wiring:
     """One wiring per settings and container: search batches and streams are reused.
 
-    CloudWatch Logs calls go through a client bounded to a quarter of the reserve.
+    CloudWatch Logs calls go through a client bounded to a fifth of the reserve.
     """
     call = call_bound(settings.reserve_seconds)
 
@@ -118,7 +118,7 @@ def _account_id(context: Any) -> str | None:
 
 def _continue(context: Any, notice: ObjectNotice, summary: Summary, call: float) -> None:
     """Invoke this function again, asynchronously, to resume the object at ``next_offset``
-    (one call of at most ``call`` seconds: the reserve's last quarter)."""
+    (one call of at most ``call`` seconds: the reserve's last fifth)."""
     assert summary.next_offset is not None
     event = continuation_event(notice, summary.next_offset, summary.resume_from)
     bounded_client("lambda", call).invoke(

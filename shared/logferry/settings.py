@@ -36,7 +36,7 @@ class RuntimeOptions:
         DEFAULT_RESERVE_SECONDS,
         "time kept back to flush, park and hand an object on: reading stops this long before "
         "the invocation's end; each bounded call (PutLogEvents, park, hand-off) takes at most "
-        "a quarter of it",
+        "a fifth of it",
         kind="seconds",
     )
     checkpoint_table: str | None = option(
