@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from logferry.config import ConfigError
+from logferry.deadline import call_bound
 from logferry.model import ObjectRef
 from logferry.settings import Settings
 from logferry.sinks import Sink
@@ -79,6 +80,7 @@ def _cloudwatch(wiring: Wiring, ref: ObjectRef, _start: int) -> Sink:
             options.log_group or "",
             stream,
             retention_days=options.retention_days,
+            call_seconds=call_bound(wiring.settings.reserve_seconds),
         ),
     )
 

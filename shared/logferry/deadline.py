@@ -43,3 +43,17 @@ class Deadline:
 
 
 NO_DEADLINE = Deadline()
+
+DEFAULT_RESERVE_SECONDS = 20.0
+"""``RESERVE_SECONDS``' default: five calls of 4 s (see :func:`call_bound`)."""
+
+
+def call_bound(reserve_seconds: float) -> float:
+    """The longest one network call of a shipping run may take: a fifth of the reserve.
+
+    The run stops reading ``reserve_seconds`` (five calls) before the end; its sinks' calls
+    end by half the reserve before the end (two calls' time to send what is buffered); half a
+    call of slack; one park attempt, which must end one call before the end; then the
+    continuation invoke, one call.
+    """
+    return reserve_seconds / 5

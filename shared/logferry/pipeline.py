@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import Any, Protocol
 
-from logferry.deadline import Deadline
+from logferry.deadline import NO_DEADLINE, Deadline, call_bound
 from logferry.formats.base import LogFormat, parser_failure, shippable, shippable_message
 from logferry.model import Document, Event, IdMaker, ParseContext, Record, iso
 from logferry.sinks import Failure, Sink
@@ -25,6 +25,8 @@ from logferry.sources.stream import CorruptObjectError, prefetched
 log = logging.getLogger(__name__)
 
 DRAIN_EVERY = 5000
+STOP_CHECK_EVERY = 100
+"""Records between two looks at the clock (a monotonic read: cheap, but not per record)."""
 """Records between two collections of sink failures (bounds the memory they hold)."""
 CHECKPOINT_EVERY = DRAIN_EVERY
 """Records between two checkpoints (when the job keeps them): at each, every sink is flushed
@@ -118,9 +120,17 @@ class Parker(Protocol):
     """Where events a sink could not ship are parked for ``logferry replay``."""
 
     def park(
-        self, failures: Sequence[Failure], *, sink: str, source: str, offset: int = 0
+        self,
+        failures: Sequence[Failure],
+        *,
+        sink: str,
+        source: str,
+        offset: int = 0,
+        deadline: Deadline = NO_DEADLINE,
     ) -> str | None:
-        """Store the failures (``offset``: where in the source they were read); return where."""
+        """Store the failures (``offset``: where in the source they were read); return where.
+
+        No attempt starts that would end past ``deadline``."""
         ...
 
 
@@ -188,6 +198,30 @@ class ObjectJob:
     everything before ``offset`` is acknowledged by every sink or parked."""
 
 
+@dataclass(frozen=True)
+class _Deadlines:
+    """The points one run works to, from the invocation's end (see :func:`call_bound`)."""
+
+    stop: Deadline = NO_DEADLINE
+    """Stop reading: the reserve before the end."""
+    sinks: Deadline = NO_DEADLINE
+    """No sink call ends past it: half the reserve before the end."""
+    park: Deadline = NO_DEADLINE
+    """No park attempt ends past it: one call's time (the hand-off's) before the end; an
+    attempt may start until two calls before the end, half a call after the sinks' deadline."""
+
+    @classmethod
+    def of(cls, job: ObjectJob) -> _Deadlines:
+        if job.remaining_seconds is None:
+            return cls()
+        left, reserve = job.remaining_seconds(), job.reserve_seconds
+        return cls(
+            Deadline.after(left - reserve),
+            Deadline.after(left - reserve / 2),
+            Deadline.after(left - call_bound(reserve)),
+        )
+
+
 def process_object(job: ObjectJob) -> Summary:
     """Ship one object through the job's sinks and return its summary.
 
@@ -195,18 +229,19 @@ def process_object(job: ObjectJob) -> Summary:
     A corrupt or truncated object ships everything readable, then reports the error.
     Events a sink could not ship are parked, never dropped: if the quarantine refuses them
     (after its retries) the run stops and raises :class:`ParkError`, which carries them. If
-    time runs low the run stops at a record boundary and ``next_offset`` says where to resume.
+    time runs low the run stops at a record boundary and ``next_offset`` says where to resume;
+    what the sinks hold is then shipped or failed by their deadline and parked. Every run
+    reads at least :data:`STOP_CHECK_EVERY` records, so a continuation started late still
+    makes progress (its events fail as ``deadline`` and are parked if no time is left).
     """
     started = time.monotonic()
     notice = job.notice
     summary = Summary(object=notice.ref.uri, format=job.fmt.name, start_offset=notice.start_offset)
     base = {sink.name: (sink.stats.shipped, sink.stats.failed) for sink in job.sinks}
     unparked = _Unparked()
-    deadline = Deadline.after(
-        job.remaining_seconds() - job.reserve_seconds / 2 if job.remaining_seconds else None
-    )
+    deadlines = _Deadlines.of(job)
     for sink in job.sinks:  # half the reserve is left for parking and the hand-off
-        sink.set_deadline(deadline)
+        sink.set_deadline(deadlines.sinks)
     try:
         stream = open_object(job.s3, notice.ref, notice.start_offset, resume=notice.resume_from)
         summary.gzip = stream.gzip
@@ -230,7 +265,9 @@ def process_object(job: ObjectJob) -> Summary:
                     start = members.before(offset) if members is not None else None
                     checkpoint(offset, (start.compressed, start.uncompressed) if start else None)
 
-            _ship_records(job, fmt, ctx, records, summary, default_ms, base, unparked, mark)
+            _ship_records(
+                job, fmt, ctx, records, summary, default_ms, base, unparked, deadlines, mark
+            )
         finally:
             chunks.close()  # stops the reading thread before the member index is read
         if summary.next_offset is not None and stream.members is not None:
@@ -242,7 +279,8 @@ def process_object(job: ObjectJob) -> Summary:
             for sink in job.sinks:
                 sink.flush()
         finally:  # what failed is collected even when a flush raised
-            _drain(job, summary, base, summary.start_offset + summary.bytes, unparked)
+            position = summary.start_offset + summary.bytes
+            _drain(job, summary, base, position, unparked, deadlines.park)
             summary.seconds = round(time.monotonic() - started, 3)
         if unparked.failures:  # replaces the error in flight, which is its __context__
             raise unparked.error(summary.object)
@@ -258,6 +296,7 @@ def _ship_records(
     default_ms: int,
     base: dict[str, tuple[int, int]],
     unparked: _Unparked,
+    deadlines: _Deadlines,
     mark: Callable[[int], None] | None = None,
 ) -> None:
     make_id = IdMaker(ctx.ref)
@@ -268,16 +307,16 @@ def _ship_records(
     parser_failed = False
     for record in records:
         if (
-            job.remaining_seconds is not None
-            and summary.records % 1000 == 0
-            and job.remaining_seconds() < job.reserve_seconds
+            summary.records % STOP_CHECK_EVERY == 0
+            and summary.records  # every run makes progress, however late it starts
+            and deadlines.stop.expired()
         ):
             summary.next_offset = record.offset
             return
         if mark is not None and summary.records and summary.records % CHECKPOINT_EVERY == 0:
             for sink in sinks:
                 sink.flush()
-            _drain(job, summary, base, record.offset, unparked)
+            _drain(job, summary, base, record.offset, unparked, deadlines.park)
             if unparked.failures:
                 return
             mark(record.offset)
@@ -313,7 +352,7 @@ def _ship_records(
                 sink.add(event)
         summary.documents += len(docs)
         if summary.records % DRAIN_EVERY == 0:
-            _drain(job, summary, base, record.offset, unparked)
+            _drain(job, summary, base, record.offset, unparked, deadlines.park)
             if unparked.failures:  # stop reading: the quarantine is refusing
                 return
 
@@ -324,8 +363,9 @@ def _drain(
     base: dict[str, tuple[int, int]],
     position: int,
     unparked: _Unparked,
+    deadline: Deadline,
 ) -> None:
-    """Collect sink failures and park them; update the per-sink counters for this object.
+    """Collect sink failures and park them (by ``deadline``); update the per-sink counters.
 
     Failures the parker refuses (or that have no parker) go to ``unparked``, never dropped.
     """
@@ -341,7 +381,9 @@ def _drain(
             unparked.add(sink.name, failures, error)
             continue
         try:
-            job.parker.park(failures, sink=sink.name, source=summary.object, offset=position)
+            job.parker.park(
+                failures, sink=sink.name, source=summary.object, offset=position, deadline=deadline
+            )
         except Exception as exc:  # kept in unparked; raised with them as ParkError
             log.error(
                 "%s: parking %d events of %s failed: %s",

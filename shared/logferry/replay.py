@@ -7,7 +7,8 @@ Idempotent and safe to kill and rerun:
   how many events were handled and which step is in flight. A rerun after a crash goes on
   after the last finished step; the step that was in flight is first looked up in
   CloudWatch Logs (:func:`cloudwatch_sent_check`: same stream, time and message) and what is
-  already stored there is not sent again;
+  already stored there is not sent again; so is a step holding events parked with reason
+  ``unknown_outcome:...`` (a PutLogEvents that timed out after it was sent);
 - two replays at once never both ship an object: the second finds it claimed and leaves it;
 - what fails again is parked under a new key with the next revision (never over another
   object); the parked object is deleted only after every event was shipped or re-parked;
@@ -33,7 +34,7 @@ from logferry.model import Event, ObjectRef
 from logferry.replay_claim import Claim, ClaimLostError, Owner
 from logferry.settings import Settings
 from logferry.sinks import Failure, Sink
-from logferry.sinks.cloudwatch import stream_name
+from logferry.sinks.cloudwatch import UNKNOWN_OUTCOME, stream_name
 from logferry.sinks.s3 import ParkedEvent, Quarantine, parse_key
 
 SinkBuilder = Callable[[str, str], Sink | None]
@@ -182,7 +183,8 @@ def _replay_object(run: _Run, claim: Claim, key: str, parked: list[ParkedEvent])
         claim.save(inflight={"start": start, "end": end, "repark": repark})
         part = parked[start:end]
         stored: set[str] = set()
-        if stale is not None and run.sent_check is not None:  # killed in this step: ask
+        maybe_sent = stale is not None or any(p.reason.startswith(UNKNOWN_OUTCOME) for p in part)
+        if maybe_sent and run.sent_check is not None:  # killed in this step, or timed out: ask
             stored = run.sent_check(name, source, [p.event for p in part])
             run.counts.present += len(stored)
             run.shipped_ids.update((name, i) for i in stored)

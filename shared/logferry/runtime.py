@@ -10,8 +10,9 @@ from typing import Any
 
 from logferry import formats
 from logferry.checkpoint import LEASE_MARGIN_SECONDS, Checkpoints, Claim, LostClaim, Refusal
-from logferry.clients import client
+from logferry.clients import bounded_client, client
 from logferry.composition import Wiring, function_settings
+from logferry.deadline import call_bound
 from logferry.formats.base import LogFormat
 from logferry.metrics import publish_summary
 from logferry.pipeline import ObjectJob, Summary, process_object
@@ -26,8 +27,16 @@ def build_format(settings: Settings) -> LogFormat:
 
 @cache
 def _wiring(settings: Settings) -> Wiring:
-    """One wiring per settings and container: search batches and streams are reused."""
-    return Wiring(settings, client)
+    """One wiring per settings and container: search batches and streams are reused.
+
+    CloudWatch Logs calls go through a client bounded to a fifth of the reserve.
+    """
+    call = call_bound(settings.reserve_seconds)
+
+    def clients(service: str) -> Any:
+        return bounded_client(service, call) if service == "logs" else client(service)
+
+    return Wiring(settings, clients)
 
 
 def handle(event: Mapping[str, Any], context: Any, function: str, logger: Any) -> dict[str, Any]:
@@ -84,7 +93,10 @@ class _Run:
         self.fmt = build_format(settings)
         self.quarantine = _quarantine(settings)
         self.checkpoints = (
-            Checkpoints(client("dynamodb"), settings.checkpoint_table)
+            Checkpoints(
+                bounded_client("dynamodb", call_bound(settings.reserve_seconds)),
+                settings.checkpoint_table,
+            )
             if settings.checkpoint_table
             else None
         )
@@ -172,7 +184,8 @@ class _Run:
         if claim is not None and self.checkpoints is not None:
             token = self.checkpoints.hand_off(claim, offset, summary.resume_from)
         try:
-            _continue(self.context, notice, offset, summary.resume_from, token)
+            call = call_bound(self.settings.reserve_seconds)
+            _continue(self.context, notice, offset, summary.resume_from, token, call)
         except Exception:
             if claim is not None and self.checkpoints is not None:
                 self._quietly(self.checkpoints.take_back, claim)
@@ -220,7 +233,9 @@ def _quarantine(settings: Settings) -> Any:
         return None
     from logferry.sinks.s3 import Quarantine
 
-    return Quarantine(client("s3"), settings.quarantine.bucket, settings.quarantine.prefix)
+    call = call_bound(settings.reserve_seconds)
+    bucket, prefix = settings.quarantine.bucket, settings.quarantine.prefix
+    return Quarantine(bounded_client("s3", call), bucket, prefix, call_seconds=call)
 
 
 def _account_id(context: Any) -> str | None:
@@ -235,9 +250,11 @@ def _continue(
     offset: int,
     resume_from: tuple[int, int] | None,
     token: str | None,
+    call: float,
 ) -> None:
-    """Invoke this function again, asynchronously, to resume the object at ``offset``."""
-    client("lambda").invoke(
+    """Invoke this function again, asynchronously, to resume the object at ``offset`` (one
+    call of at most ``call`` seconds: the reserve's last fifth)."""
+    bounded_client("lambda", call).invoke(
         FunctionName=getattr(context, "invoked_function_arn", None) or context.function_name,
         InvocationType="Event",
         Payload=json.dumps(continuation_event(notice, offset, resume_from, token)).encode(),

@@ -12,6 +12,7 @@ from typing import Any
 
 from logferry import formats
 from logferry.config import ConfigError, load, option
+from logferry.deadline import DEFAULT_RESERVE_SECONDS
 from logferry.sinks.options import CloudWatchOptions, CsvOptions, QuarantineOptions, SearchOptions
 
 __all__ = ["ConfigError", "RuntimeOptions", "Settings"]
@@ -32,8 +33,10 @@ class RuntimeOptions:
     )
     reserve_seconds: float = option(
         "RESERVE_SECONDS",
-        20.0,
-        "time kept back to flush before handing an object on",
+        DEFAULT_RESERVE_SECONDS,
+        "time kept back to flush, park and hand an object on: reading stops this long before "
+        "the invocation's end; each bounded call (PutLogEvents, park, hand-off) takes at most "
+        "a fifth of it",
         kind="seconds",
     )
     checkpoint_table: str | None = option(
@@ -50,7 +53,7 @@ class Settings:
 
     log_format: str
     sinks: tuple[str, ...] = ()
-    reserve_seconds: float = 20.0
+    reserve_seconds: float = DEFAULT_RESERVE_SECONDS
     checkpoint_table: str | None = None
     format_options: Any = None
     """The format's own options dataclass (``None``: the format's defaults)."""

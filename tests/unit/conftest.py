@@ -9,6 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from logferry import deadline
+
 
 @pytest.fixture
 def s3(request: pytest.FixtureRequest) -> Iterator[Any]:
@@ -17,3 +19,26 @@ def s3(request: pytest.FixtureRequest) -> Iterator[Any]:
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=request.module.BUCKET)
         yield client
+
+
+class FakeClock:
+    """The monotonic clock :mod:`logferry.deadline` reads, moved only by :meth:`tick`."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        """The fake time."""
+        return self.now
+
+    def tick(self, seconds: float = 1.0) -> None:
+        """Let ``seconds`` pass."""
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """A fake clock for every :class:`~logferry.deadline.Deadline` of the test."""
+    fake = FakeClock()
+    monkeypatch.setattr(deadline, "time", fake)
+    return fake

@@ -9,12 +9,13 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import FakeClock
 from moto import mock_aws
 
 from logferry.formats import get_format
 from logferry.model import Event, ObjectRef
 from logferry.pipeline import ObjectJob, Summary, process_object
-from logferry.sinks import Failure, SinkBase, SinkStats
+from logferry.sinks import Failure, SinkBase
 from logferry.sources import gzip_index
 from logferry.sources.events import ObjectNotice, continuation_event, notices
 from logferry.sources.gzip_index import MemberIndex, MemberStart, usable
@@ -32,11 +33,14 @@ LINES = [
 class ListSink(SinkBase):
     name = "mem"
 
-    def __init__(self) -> None:
-        self.stats = SinkStats()
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
         self.events: list[Event] = []
+        self._clock = clock
 
     def add(self, event: Event) -> None:
+        """Keep the event; each takes one second of the fake clock."""
+        self._clock.tick()
         self.events.append(event)
         self.stats.shipped += 1
 
@@ -75,33 +79,34 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield client
 
 
-def _run(s3: Any, notice: ObjectNotice, stop_after_checks: int | None) -> tuple[Summary, ListSink]:
-    checks = [0]
-
-    def remaining() -> float:
-        checks[0] += 1
-        return 0.0 if stop_after_checks is not None and checks[0] > stop_after_checks else 900.0
-
-    sink = ListSink()
+def _run(
+    s3: Any, notice: ObjectNotice, clock: FakeClock, stop_after: int | None = None
+) -> tuple[Summary, ListSink]:
+    """Ship ``notice``; with ``stop_after``, time runs out after that many records."""
+    sink = ListSink(clock)
+    budget = 1e9 if stop_after is None else stop_after - 0.5
     job = ObjectJob(
         s3=s3,
         notice=notice,
         fmt=get_format("apache"),
         sinks=[sink],
-        remaining_seconds=remaining,
+        remaining_seconds=lambda: budget + 1.0,
         reserve_seconds=1.0,
     )
     return process_object(job), sink
 
 
-def test_continuation_resumes_at_a_member_without_loss_or_duplicates(s3: Any) -> None:
+def test_continuation_resumes_at_a_member_without_loss_or_duplicates(
+    s3: Any, clock: FakeClock
+) -> None:
     body = members(LINES, 1000)  # 15 members of ~90 KB
     s3.put_object(Bucket=BUCKET, Key="multi.log.gz", Body=body)
     ref = ObjectRef(BUCKET, "multi.log.gz")
-    whole, one_go = _run(s3, ObjectNotice(ref), None)
+    whole, one_go = _run(s3, ObjectNotice(ref), clock)
     assert whole.records == len(LINES) and whole.next_offset is None
 
-    first, part1 = _run(s3, ObjectNotice(ref), stop_after_checks=10)  # stops after 9 000 records
+    first, part1 = _run(s3, ObjectNotice(ref), clock, stop_after=9000)
+    assert first.records == 9000
     assert first.next_offset is not None and first.resume_from is not None
     point = MemberStart(*first.resume_from)
     assert point.uncompressed <= first.next_offset
@@ -112,16 +117,16 @@ def test_continuation_resumes_at_a_member_without_loss_or_duplicates(s3: Any) ->
     (notice,) = notices(continuation_event(ObjectNotice(ref), first.next_offset, point))
     assert notice.resume_from == tuple(point)
     spy = CountingS3(s3)
-    _second, part2 = _run(spy, notice, None)
+    _second, part2 = _run(spy, notice, clock)
     assert spy.ranges == [f"bytes={point.compressed}-"]
     ids = [e.id for e in part1.events + part2.events]
     assert ids == [e.id for e in one_go.events]
     assert [e.message for e in part2.events] == LINES[first.records :]
 
 
-def test_single_member_objects_have_no_resume_point(s3: Any) -> None:
+def test_single_member_objects_have_no_resume_point(s3: Any, clock: FakeClock) -> None:
     s3.put_object(Bucket=BUCKET, Key="one.gz", Body=gzip.compress("\n".join(LINES).encode()))
-    first, _ = _run(s3, ObjectNotice(ObjectRef(BUCKET, "one.gz")), stop_after_checks=5)
+    first, _ = _run(s3, ObjectNotice(ObjectRef(BUCKET, "one.gz")), clock, stop_after=5000)
     assert first.next_offset is not None and first.resume_from is None
 
 

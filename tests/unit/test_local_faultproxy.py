@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,10 +51,15 @@ def upstream() -> Iterator[str]:
 
 
 def _send(
-    url: str, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    url: str,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
 ) -> tuple[int, dict[str, str], bytes]:
     host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
@@ -111,3 +117,53 @@ def test_bad_arguments_are_refused() -> None:
         Rule(429, every=0)
     with pytest.raises(ValueError, match="expected http"):
         FaultProxy("https://example.com", [])
+
+
+def test_a_delay_rule_holds_the_request_then_forwards_it(upstream: str) -> None:
+    rule = Rule(delay=0.3, path=r"/_bulk\b")
+    with FaultProxy(upstream, [rule]) as proxy:
+        began = time.monotonic()
+        status, _, body = _send(proxy.url, "POST", "/_bulk", b"x")
+        held = time.monotonic() - began
+        other, _, _ = _send(proxy.url, "GET", "/")
+    assert status == 200 and json.loads(body)["path"] == "/_bulk", "forwarded after the hold"
+    assert held >= 0.3 and rule.injected == 1 and other == 200
+
+
+def test_a_delay_rule_with_a_status_answers_it_late(upstream: str) -> None:
+    with FaultProxy(upstream, [Rule(503, b"late", delay=0.1)]) as proxy:
+        status, _, body = _send(proxy.url, "GET", "/")
+    assert (status, body) == (503, b"late")
+
+
+def test_a_black_hole_never_answers_until_the_client_gives_up(upstream: str) -> None:
+    rule = Rule(black_hole=True, path=r"/_bulk\b")
+    with FaultProxy(upstream, [rule]) as proxy:
+        with pytest.raises(TimeoutError):
+            _send(proxy.url, "POST", "/_bulk", b"x" * 100_000, timeout=0.3)
+        status, _, _ = _send(proxy.url, "GET", "/")  # other requests still pass
+    assert rule.injected == 1 and proxy.forwarded == 1 and status == 200
+
+
+def test_stopping_the_proxy_releases_a_held_request(upstream: str) -> None:
+    proxy = FaultProxy(upstream, [Rule(black_hole=True)]).start()
+    errors: list[BaseException] = []
+
+    def patient() -> None:
+        try:
+            _send(proxy.url, "GET", "/", timeout=30)
+        except (OSError, http.client.HTTPException) as exc:
+            errors.append(exc)
+
+    client = threading.Thread(target=patient)
+    client.start()
+    while not proxy.rules[0].injected:
+        time.sleep(0.01)
+    proxy.stop()
+    client.join(timeout=30)
+    assert len(errors) == 1 and not isinstance(errors[0], TimeoutError), errors
+
+
+def test_a_rule_without_an_effect_is_refused() -> None:
+    with pytest.raises(ValueError, match="a status, a delay or black_hole"):
+        Rule()

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from logferry import pipeline
+from logferry.deadline import NO_DEADLINE, Deadline
 from logferry.formats.base import LineFormat, base_document
 from logferry.model import Document, Event, ObjectRef, ParseContext, Record
 from logferry.pipeline import ObjectJob, ParkError, process_object, rows_in
@@ -62,7 +63,13 @@ class RefusingParker:
         self.parked: list[Failure] = []
 
     def park(
-        self, failures: Sequence[Failure], *, sink: str, source: str, offset: int = 0
+        self,
+        failures: Sequence[Failure],
+        *,
+        sink: str,
+        source: str,
+        offset: int = 0,
+        deadline: Deadline = NO_DEADLINE,
     ) -> str | None:
         self.calls += 1
         if self.errors:

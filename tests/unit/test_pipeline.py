@@ -8,12 +8,14 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import FakeClock
 from moto import mock_aws
 
+from logferry.deadline import NO_DEADLINE, Deadline
 from logferry.formats.base import LineFormat, base_document, error_document
 from logferry.model import Document, Event, ObjectRef, ParseContext, Record
-from logferry.pipeline import ObjectJob, process_object, timestamp_ms
-from logferry.sinks import Failure, SinkBase, SinkStats
+from logferry.pipeline import STOP_CHECK_EVERY, ObjectJob, process_object, timestamp_ms
+from logferry.sinks import Failure, SinkBase
 from logferry.sources.events import ObjectNotice
 
 
@@ -35,14 +37,20 @@ class KeyValueFormat(LineFormat):
 
 
 class ListSink(SinkBase):
-    def __init__(self, name: str = "mem", fail_every: int = 0) -> None:
+    def __init__(
+        self, name: str = "mem", fail_every: int = 0, clock: FakeClock | None = None
+    ) -> None:
+        super().__init__()
         self.name = name
-        self.stats = SinkStats()
         self.events: list[Event] = []
         self._failures: list[Failure] = []
         self._fail_every = fail_every
+        self._clock = clock
 
     def add(self, event: Event) -> None:
+        """Keep the event (each takes one second of ``clock``, if given)."""
+        if self._clock is not None:
+            self._clock.tick()
         if self._fail_every and (len(self.events) + len(self._failures)) % self._fail_every == 0:
             self._failures.append(Failure(event, "injected"))
             self.stats.failed += 1
@@ -63,7 +71,13 @@ class ListParker:
         self.parked: list[tuple[str, Failure, str]] = []
 
     def park(
-        self, failures: Sequence[Failure], *, sink: str, source: str, offset: int = 0
+        self,
+        failures: Sequence[Failure],
+        *,
+        sink: str,
+        source: str,
+        offset: int = 0,
+        deadline: Deadline = NO_DEADLINE,
     ) -> str | None:
         self.parked.extend((sink, f, source) for f in failures)
         return f"{sink}-{offset}"
@@ -146,10 +160,9 @@ def test_failures_without_quarantine_are_an_error(s3: Any) -> None:
         run(s3, [ListSink(fail_every=7)])
 
 
-def test_stops_early_and_resumes_without_gap_or_overlap(s3: Any) -> None:
-    budget = iter([100.0, 100.0, 100.0, 0.0])  # the first call sets the sinks' deadline
-    first = ListSink()
-    summary = run(s3, [first], remaining_seconds=lambda: next(budget, 0.0))
+def test_stops_early_and_resumes_without_gap_or_overlap(s3: Any, clock: FakeClock) -> None:
+    first = ListSink(clock=clock)  # one second an event: reading stops after 2,000 records
+    summary = run(s3, [first], remaining_seconds=lambda: 1990.0 + 10.0, reserve_seconds=10.0)
     assert summary.next_offset is not None
     assert summary.records == 2000
     rest = ListSink()
@@ -207,3 +220,37 @@ def test_minimal_parse_only_when_no_sink_reads_documents(
     assert fmt.calls[chosen] == summary.records == 3002
     assert sum(fmt.calls.values()) == 3002
     assert summary.parse_errors == 1
+
+
+class DeadlineSink(ListSink):
+    """Fails every event once its deadline has passed (as the real sinks do)."""
+
+    def add(self, event: Event) -> None:
+        if self.deadline.expired():
+            self._failures.append(Failure(event, "deadline"))
+            self.stats.failed += 1
+            return
+        super().add(event)
+
+
+def test_stops_on_the_clock_checked_every_100_records(s3: Any, clock: FakeClock) -> None:
+    sink = ListSink(clock=clock)
+    summary = run(s3, [sink], remaining_seconds=lambda: 250.5 + 10.0, reserve_seconds=10.0)
+    assert summary.records == 300 and summary.next_offset is not None, "at the next check"
+
+
+def test_a_continuation_started_too_late_still_makes_progress(s3: Any, clock: FakeClock) -> None:
+    """Less than the reserve left at the start: the run still reads STOP_CHECK_EVERY records
+    (its sinks' deadline has passed, so they are parked) and hands on a later offset."""
+    offset, parked, runs = 0, ListParker(), 0
+    shipped: list[Event] = []
+    while offset is not None and runs < 100:
+        sink = DeadlineSink(clock=clock)
+        summary = run(s3, [sink], start=offset, parker=parked, remaining_seconds=lambda: 4.0)
+        assert summary.next_offset is None or summary.next_offset > offset, "progress"
+        assert summary.records in (STOP_CHECK_EVERY, 3002 % STOP_CHECK_EVERY)
+        shipped += sink.events
+        offset, runs = summary.next_offset, runs + 1
+    assert offset is None and runs == -(-3002 // STOP_CHECK_EVERY)
+    assert shipped == [] and len(parked.parked) == 3001, "every event parked, as deadline"
+    assert {f.reason for _, f, _ in parked.parked} == {"deadline"}

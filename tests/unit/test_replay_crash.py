@@ -269,3 +269,26 @@ def test_an_object_of_the_old_key_layout_is_replayed(s3: Any) -> None:
     ((key, events),) = q.iter_parked()
     assert [p.event.id for p in events] == ["id-2"]
     assert (parse_key(key).offset, parse_key(key).revision) == (4096, 1)
+
+
+def test_events_parked_with_an_unknown_outcome_are_looked_up_before_sending(s3: Any) -> None:
+    q = Quarantine(s3, BUCKET)
+    events = [Event(f"id-{n}", 1_790_000_000_000 + n, {"n": n}, f"line {n}") for n in range(20)]
+    stored = {e.id for e in events[:5]}  # the timed-out PutLogEvents did store these
+    q.park(
+        [Failure(e, "unknown_outcome:ReadTimeoutError") for e in events[:10]]
+        + [Failure(e, "deadline") for e in events[10:]],
+        sink="cloudwatch",
+        source=SOURCE,
+    )
+    asked: list[list[str]] = []
+
+    def sent_check(name: str, source: str, checked: list[Event]) -> set[str]:
+        asked.append([e.id for e in checked])
+        return {e.id for e in checked if e.id in stored}
+
+    sent: Counter[str] = Counter()
+    counts = replay(q, lambda n, s: CountingSink(sent), batch=10, sent_check=sent_check)
+    assert asked == [[f"id-{n}" for n in range(10)]], "only the step with unknown outcomes"
+    assert (counts.present, counts.shipped) == (5, 15)
+    assert set(sent) == {e.id for e in events} - stored and set(sent.values()) == {1}

@@ -12,10 +12,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from logferry.deadline import Deadline
 from logferry.model import Event
 from logferry.sinks import Sink
 from logferry.sinks.cloudwatch import (
@@ -404,3 +405,113 @@ def test_split_event_arrives_in_parts() -> None:
     assert len(messages) == 2
     assert unsplit(messages) == event.message
     assert sink.stats.extra["split"] == 1
+
+
+# -- issue #16: split events, already-accepted batches, sequence tokens, the deadline --------
+class Scripted:
+    """A fake client answering each PutLogEvents with the next step (an exception is raised;
+    ``slow`` seconds pass first)."""
+
+    def __init__(self, *steps: Any, slow: float = 0.0) -> None:
+        self.steps = list(steps)
+        self.slow = slow
+        self.requests: list[dict[str, Any]] = []
+
+    def put_log_events(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        time.sleep(self.slow)
+        step = self.steps.pop(0) if self.steps else {}
+        if isinstance(step, BaseException):
+            raise step
+        return dict(step)
+
+
+def aws_error(code: str, status: int = 400) -> ClientError:
+    body = {"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(body, "PutLogEvents")  # type: ignore[arg-type]
+
+
+def test_a_split_event_counts_as_one_shipped_event() -> None:
+    client = Scripted()
+    sink = CloudWatchSink(client, GROUP, "s", create=False)
+    (event,) = now_events(1, "x" * (2 * MAX_EVENT_BYTES))  # three parts, one batch each
+    sink.add(event)
+    sink.flush()
+    assert len(client.requests) == 3 and sink.stats.extra["split"] == 1
+    assert (sink.stats.shipped, sink.stats.failed) == (1, 0)
+
+
+def test_a_split_event_with_a_refused_part_fails_once_and_ships_none() -> None:
+    client = Scripted({}, aws_error("InvalidParameterException"), {})
+    sink = CloudWatchSink(client, GROUP, "s", create=False)
+    (event,) = now_events(1, "x" * (2 * MAX_EVENT_BYTES))
+    sink.add(event)
+    sink.flush()
+    failures = sink.take_failures()
+    assert [(f.event.id, f.event.message) for f in failures] == [(event.id, event.message)]
+    assert (sink.stats.shipped, sink.stats.failed) == (0, 1)
+
+
+def test_data_already_accepted_is_a_success() -> None:
+    client = Scripted(aws_error("DataAlreadyAcceptedException"))
+    sink = CloudWatchSink(client, GROUP, "s", create=False)
+    for e in now_events(3):
+        sink.add(e)
+    sink.flush()
+    assert sink.take_failures() == [] and sink.stats.shipped == 3
+    assert len(client.requests) == 1, "not sent again"
+
+
+def test_invalid_sequence_token_is_retried() -> None:
+    client = Scripted(aws_error("InvalidSequenceTokenException"), {})
+    sink = CloudWatchSink(client, GROUP, "s", create=False, sleep=Sleeps())
+    for e in now_events(2):
+        sink.add(e)
+    sink.flush()
+    assert sink.take_failures() == [] and sink.stats.shipped == 2
+    assert (len(client.requests), sink.stats.retries) == (2, 1)
+
+
+def test_past_the_deadline_events_fail_as_deadline_and_nothing_is_sent() -> None:
+    client = Scripted()
+    sink = CloudWatchSink(client, GROUP, "s", create=False)
+    sink.set_deadline(Deadline.after(-1.0))
+    for e in now_events(2):
+        sink.add(e)
+    sink.flush()
+    assert {f.reason for f in sink.take_failures()} == {"deadline"}
+    assert client.requests == [] and sink.stats.failed == 2
+
+
+def test_no_call_starts_unless_the_deadline_leaves_a_whole_call() -> None:
+    client = Scripted()
+    sink = CloudWatchSink(client, GROUP, "s", create=False, call_seconds=60.0)
+    sink.set_deadline(Deadline.after(30.0))  # not expired, but shorter than one call
+    for e in now_events(2):
+        sink.add(e)
+    sink.flush()
+    assert [f.reason for f in sink.take_failures()] == ["deadline", "deadline"]
+    assert client.requests == []
+
+
+def test_no_retry_when_the_backoff_and_a_call_overrun_the_deadline() -> None:
+    sleeps = Sleeps()
+    client = Scripted(aws_error("ThrottlingException"), slow=0.4)
+    sink = CloudWatchSink(client, GROUP, "s", create=False, sleep=sleeps, call_seconds=10.0)
+    sink.set_deadline(Deadline.after(10.3))  # the first call fits; after it, no second one
+    for e in now_events(2):
+        sink.add(e)
+    sink.flush()
+    assert [f.reason for f in sink.take_failures()] == ["deadline", "deadline"]
+    assert len(client.requests) == 1 and sleeps == [], "no backoff slept, no call started"
+
+
+def test_a_timed_out_call_is_not_retried_and_is_parked_as_unknown_outcome() -> None:
+    client = Scripted(ReadTimeoutError(endpoint_url="http://logs"))
+    sink = CloudWatchSink(client, GROUP, "s", create=False, sleep=Sleeps())
+    for e in now_events(2):
+        sink.add(e)
+    sink.flush()
+    reasons = {f.reason for f in sink.take_failures()}
+    assert reasons == {"unknown_outcome:ReadTimeoutError"}
+    assert len(client.requests) == 1 and sink.stats.extra["unknown_outcome"] == 1

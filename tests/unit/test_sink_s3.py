@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from logferry.deadline import Deadline, DeadlineExceeded
 from logferry.model import Event, ObjectRef
 from logferry.sinks import Failure
 from logferry.sinks.s3 import (
@@ -232,3 +233,11 @@ def test_corrupt_parked_line_names_object_and_line(s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="quarantine/s/x.ndjson.gz", Body=data.getvalue())
     with pytest.raises(ValueError, match=r"s3://out/quarantine/s/x.ndjson.gz line 2"):
         list(q.iter_parked())
+
+
+def test_a_park_starts_no_attempt_that_would_end_past_its_deadline(s3: Any) -> None:
+    flaky = FlakyPuts(s3, [])
+    q = Quarantine(flaky, BUCKET, call_seconds=60.0, sleep=lambda s: None)
+    with pytest.raises(DeadlineExceeded, match=r"a park attempt needs 60\.0 s"):
+        q.park(failures(), sink="search", source="s3://a/1", deadline=Deadline.after(30.0))
+    assert flaky.puts == 0 and list(q.iter_parked()) == []

@@ -15,6 +15,7 @@ import opensearchpy
 import pytest
 from moto import mock_aws
 
+from logferry.deadline import Deadline
 from logferry.model import Event
 from logferry.sinks.retry import backoff_delay
 from logferry.sinks.search import (
@@ -403,3 +404,35 @@ def test_basic_auth_header_reaches_the_engine(kind: str) -> None:
         server.shutdown()
         server.server_close()
     assert seen == ["Basic dTpw", "ApiKey abc"]
+
+
+# -- the invocation's deadline -----------------------------------------------------------------
+def test_past_the_deadline_nothing_is_sent_and_the_batch_fails_as_deadline(
+    engine: tuple[FakeEngine, str], kind: str
+) -> None:
+    fake, url = engine
+    s = sink(url, kind, install_template=False)
+    s.set_deadline(Deadline.after(-1.0))
+    s.add(event(1))
+    s.add(event(2))
+    s.flush()
+    assert fake.bulks == [] and s.stats.calls == 0
+    assert [(f.event.id, f.reason) for f in s.take_failures()] == [
+        ("id-1", "deadline"),
+        ("id-2", "deadline"),
+    ]
+    assert s.stats.failed == 2
+
+
+def test_a_backoff_never_sleeps_past_the_deadline(
+    engine: tuple[FakeEngine, str], kind: str
+) -> None:
+    fake, url = engine
+    fake.script.append(items(429))
+    sleeps = Sleeps()
+    s = sink(url, kind, sleeps, install_template=False, backoff_base=600.0, backoff_cap=600.0)
+    s.set_deadline(Deadline.after(60.0))
+    s.add(event(1))
+    s.flush()
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 60.0, "the wait is cut to the time left"
+    assert s.stats.shipped == 1 and len(fake.bulks) == 2

@@ -3,7 +3,10 @@
 Every request is forwarded to one upstream URL, except that each :class:`Rule` answers every
 ``every``-th request it matches with its own status and body instead (e.g. a 429 on every
 third ``_bulk``, or a CloudWatch Logs ``ThrottlingException`` on every third
-``PutLogEvents``). The proxy counts what it forwarded and what each rule injected.
+``PutLogEvents``). A rule with ``delay`` holds the request that many seconds, then forwards
+it (a slow back end); a ``black_hole`` rule reads the request and never answers until the
+client gives up (closes the connection) or the proxy stops. The proxy counts what it
+forwarded and what each rule injected.
 
     with FaultProxy(search_url, [Rule(429, body, path=r"/_bulk", every=3)]) as proxy:
         ... point a function at proxy.url ...
@@ -14,7 +17,10 @@ from __future__ import annotations
 
 import http.client
 import re
+import select
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -29,23 +35,29 @@ HOP_BY_HOP = frozenset(
 class Rule:
     """Answer every ``every``-th matching request with ``status`` and ``body``.
 
-    A request matches when its method is in ``methods`` (any if empty), ``path`` (a regex)
-    is found in its path and query, and every ``headers`` regex is found in that header.
+    With ``delay`` the firing request is held ``delay`` seconds and then answered (or forwarded
+    when ``status`` is 0); with ``black_hole`` it is never answered. A request matches when
+    its method is in ``methods`` (any if empty), ``path`` (a regex) is found in its path and query,
+    and every ``headers`` regex is found in that header.
     """
 
-    status: int
+    status: int = 0
     body: bytes = b""
     every: int = 1
     methods: tuple[str, ...] = ()
     path: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    delay: float = 0.0
+    black_hole: bool = False
     matched: int = 0
     injected: int = 0
 
     def __post_init__(self) -> None:
         if self.every < 1:
             raise ValueError(f"every={self.every}: must be >= 1")
+        if not (self.status or self.delay > 0 or self.black_hole):
+            raise ValueError("a rule needs a status, a delay or black_hole")
 
     def matches(self, method: str, path: str, headers: dict[str, str]) -> bool:
         """Whether a request is one this rule counts."""
@@ -71,6 +83,7 @@ class FaultProxy:
         self.timeout = timeout
         self.forwarded = 0
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -87,7 +100,8 @@ class FaultProxy:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the listening socket."""
+        """Stop serving (releasing held requests) and close the listening socket."""
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
@@ -112,6 +126,19 @@ class FaultProxy:
                     break
             self.forwarded += 1
             return None
+
+    def hold(self, connection: socket.socket, seconds: float | None) -> bool:
+        """Wait ``seconds`` (``None``: for ever) unless the client hangs up or the proxy stops;
+        True if the wait ran its course."""
+        end = None if seconds is None else time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = 0.2 if end is None else min(0.2, end - time.monotonic())
+            if left <= 0:
+                return True
+            readable, _, _ = select.select([connection], [], [], left)
+            if readable and not connection.recv(1, socket.MSG_PEEK):
+                return False  # the client closed the connection: it gave up
+        return False
 
     def forward(
         self, method: str, path: str, headers: dict[str, str], body: bytes
@@ -143,7 +170,12 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return
             body = self.rfile.read(int(headers.get("content-length") or 0))
             rule = proxy.decide(self.command, self.path, headers)
-            if rule is not None:
+            wait = None if rule is None or rule.black_hole else rule.delay
+            held = rule is not None and (rule.black_hole or rule.delay > 0)
+            if held and not proxy.hold(self.connection, wait):
+                self.close_connection = True  # the client gave up, or the proxy stops
+                return
+            if rule is not None and rule.status:
                 self._reply(rule.status, [("Content-Type", rule.content_type)], rule.body)
                 return
             try:

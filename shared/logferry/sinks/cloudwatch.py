@@ -5,7 +5,16 @@ Limits (PutLogEvents API reference, checked 2026-11): a batch holds at most 10,0
 in a batch are in chronological order and span less than 24 hours; each event is at most 1 MB
 (256 KB before AWS raised it; configurable). Events older than 14 days (or the group's retention)
 or more than 2 hours in the future are rejected by the service, so they are not sent but handed
-back as failures. Sequence tokens are no longer needed and not used.
+back as failures. Sequence tokens are no longer needed and not used (an
+``InvalidSequenceTokenException`` from an old endpoint is retried; ``DataAlreadyAccepted``
+means the batch is stored).
+
+Deadline: no call starts unless the sink's deadline leaves ``call_seconds`` (the bounded
+client's connect + read timeout, see :mod:`logferry.clients`), so every call ends before it; no
+backoff sleeps past that point. What is then still buffered or unsent fails with reason
+``deadline`` (parked). A call that timed out waiting for its answer may have been stored: it
+is not retried (a retry could store it twice) but parked with reason ``unknown_outcome:...``,
+and ``logferry replay`` looks such events up in the stream before sending them again.
 """
 
 from __future__ import annotations
@@ -21,9 +30,16 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    HTTPClientError,
+    ReadTimeoutError,
+)
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from logferry.deadline import DEFAULT_RESERVE_SECONDS, DeadlineExceeded, call_bound
 from logferry.model import Event, ObjectRef
 from logferry.sinks import Failure, SinkBase, fast_put
 from logferry.sinks.retry import backoff_delay, retryable_status
@@ -56,8 +72,13 @@ TRANSIENT_CODES = frozenset(
         "RequestTimeoutException",
         "RequestLimitExceeded",
         "SlowDown",
+        "InvalidSequenceTokenException",
     }
 )
+ALREADY_STORED = "DataAlreadyAcceptedException"
+"""The batch was accepted before (an old endpoint's answer to a repeated token): success."""
+UNKNOWN_OUTCOME = "unknown_outcome"
+"""Reason prefix of events whose call timed out after it was sent: maybe stored."""
 
 
 @dataclass(frozen=True)
@@ -232,8 +253,16 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether the request reached the service and its answer was lost (timeout, cut)."""
+    return isinstance(exc, ReadTimeoutError | ConnectionClosedError)
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Whether a call that raised ``exc`` is worth retrying (throttling, 5xx, connection)."""
+    """Whether a call that raised ``exc`` is worth retrying (throttling, 5xx, connection);
+    never one whose outcome is unknown (a retry could store the batch twice)."""
+    if outcome_unknown(exc):
+        return False
     if isinstance(exc, ClientError):
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         return error_code(exc) in TRANSIENT_CODES or (status > 0 and retryable_status(status))
@@ -272,6 +301,9 @@ class CloudWatchSink(SinkBase):
     the last stays buffered to be filled up. ``flush``
     sends everything. Streams are sent in parallel (one batch in flight per stream). Nothing is
     raised for AWS errors: what cannot be shipped comes back from :meth:`take_failures`.
+    ``shipped`` counts events: a split event is one, shipped once all its parts are.
+    ``call_seconds`` is the longest one call of ``client`` takes (its timeouts): a call starts
+    only if the deadline leaves that much.
     """
 
     needs_documents = False
@@ -293,6 +325,7 @@ class CloudWatchSink(SinkBase):
         max_delay: float = 20.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        call_seconds: float = call_bound(DEFAULT_RESERVE_SECONDS),
         name: str = "cloudwatch",
     ) -> None:
         if retention_days is not None and retention_days not in RETENTION_DAYS:
@@ -313,6 +346,7 @@ class CloudWatchSink(SinkBase):
         self._buffer_bytes = max(buffer_bytes, 2 * self._limits.batch_bytes)
         self._base_delay, self._max_delay = base_delay, max_delay
         self._clock, self._sleep = clock, sleep
+        self._call_seconds = call_seconds
         self._rng = random.Random()
         fast_put.install(client)
         self._buffers: dict[str, _Buffer] = {}
@@ -323,6 +357,8 @@ class CloudWatchSink(SinkBase):
         self._create_lock = threading.Lock()
         self._group_ready = False
         self._ready_streams: set[str] = set()
+        self._parts_left: dict[str, int] = {}
+        """Split events in flight: their parts not yet shipped."""
 
     # -- Sink protocol -------------------------------------------------------------------
     def add(self, event: Event) -> None:
@@ -331,12 +367,16 @@ class CloudWatchSink(SinkBase):
         reason = time_verdict(event.timestamp_ms, now_ms, self._limits, self._retention_days)
         if reason is None and not event.message:
             reason = "empty_message"
+        if reason is None and self.deadline.expired():
+            reason = "deadline"
         if reason is not None:
             self._fail([event], reason)
             return
         parts = to_log_events(event, self._limits)
         if len(parts) > 1:
             self._count("split")
+            with self._lock:
+                self._parts_left[event.id] = len(parts)
         stream = self._stream if isinstance(self._stream, str) else self._stream(event)
         buf = self._buffers.get(stream)
         if buf is None:
@@ -391,25 +431,65 @@ class CloudWatchSink(SinkBase):
         }
         try:
             response = self._put(stream, request)
+        except DeadlineExceeded:
+            self._fail_parts(batch, "deadline")
+            return
         except (ClientError, BotoCoreError) as exc:
-            self._fail([e.source for e in batch], f"aws:{error_code(exc)}")
+            unknown = outcome_unknown(exc)
+            prefix = f"{UNKNOWN_OUTCOME}:" if unknown else "aws:"
+            self._fail_parts(batch, f"{prefix}{error_code(exc)}")
+            if unknown:
+                self._count(UNKNOWN_OUTCOME)
             return
         rejected = rejected_indices(response.get("rejectedLogEventsInfo") or {}, len(batch))
         shipped = [e for i, e in enumerate(batch) if i not in rejected]
         with self._lock:
-            self.stats.shipped += len(shipped)
+            self.stats.shipped += self._completed(shipped)
             self.stats.bytes += sum(e.size for e in shipped)
         for i, reason in rejected.items():
-            self._fail([batch[i].source], reason)
+            self._fail_parts([batch[i]], reason)
+
+    def _completed(self, shipped: list[LogEvent]) -> int:
+        """How many events ``shipped`` completes (a split event: its last part); under the
+        lock."""
+        done = 0
+        for e in shipped:
+            if e.whole is None:
+                done += 1
+                continue
+            left = self._parts_left.pop(e.event_id, None)
+            if left is not None and left > 1:
+                self._parts_left[e.event_id] = left - 1
+            elif left is not None:
+                done += 1
+        return done
+
+    def _fail_parts(self, batch: list[LogEvent], reason: str) -> None:
+        """Fail the events of ``batch``; a split event once (its later parts are not counted)."""
+        with self._lock:
+            failed = [
+                e.source
+                for e in batch
+                if e.whole is None or self._parts_left.pop(e.event_id, None) is not None
+            ]
+        self._fail(failed, reason)
 
     def _put(self, stream: str, request: dict[str, Any]) -> dict[str, Any]:
         try:
             return self._call(self._put_log_events, request)
         except ClientError as exc:
-            missing = error_code(exc) == "ResourceNotFoundException"
+            code = error_code(exc)
+            if code == ALREADY_STORED:
+                return {}
+            missing = code == "ResourceNotFoundException"
             if not (self._create and missing and self._ensure(stream)):
                 raise
-        return self._call(self._put_log_events, request)
+        try:
+            return self._call(self._put_log_events, request)
+        except ClientError as exc:
+            if error_code(exc) == ALREADY_STORED:
+                return {}
+            raise
 
     def _put_log_events(self, **request: Any) -> dict[str, Any]:
         with self._lock:
@@ -418,17 +498,32 @@ class CloudWatchSink(SinkBase):
         return response
 
     def _call(self, fn: Callable[..., dict[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Call ``fn(**kwargs)``, retrying transient errors with full-jitter backoff."""
+        """Call ``fn(**kwargs)``, retrying transient errors with full-jitter backoff.
+
+        Raises :class:`DeadlineExceeded` rather than start a call (or sleep) that would end
+        past the deadline.
+        """
         attempt = 1
         while True:
+            self._room(0.0)
             try:
                 return fn(**kwargs)
             except (ClientError, BotoCoreError) as exc:
                 if attempt >= self._max_attempts or not is_transient(exc):
                     raise
+            delay = backoff_delay(attempt, self._base_delay, self._max_delay, self._rng)
+            self._room(delay)
             self._count_retry()
-            self._sleep(backoff_delay(attempt, self._base_delay, self._max_delay, self._rng))
+            self._sleep(delay)
             attempt += 1
+
+    def _room(self, wait: float) -> None:
+        """Raise :class:`DeadlineExceeded` unless ``wait`` and then one call fit."""
+        if self.deadline.left() < wait + self._call_seconds:
+            raise DeadlineExceeded(
+                f"{self.log_group}: {self.deadline.left():.1f} s left, a call needs "
+                f"{wait + self._call_seconds:.1f} s"
+            )
 
     def _ensure(self, stream: str) -> bool:
         """Create the group (once per sink) and ``stream``; False if already done for it."""

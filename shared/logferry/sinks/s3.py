@@ -29,6 +29,13 @@ from typing import Any, Self
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from logferry.deadline import (
+    DEFAULT_RESERVE_SECONDS,
+    NO_DEADLINE,
+    Deadline,
+    DeadlineExceeded,
+    call_bound,
+)
 from logferry.model import Event, ObjectRef
 from logferry.sinks import Failure
 from logferry.sinks.retry import backoff_delay
@@ -296,7 +303,9 @@ class Quarantine:
 
     A park is written under a key of its own with a conditional put, retried ``attempts``
     times with backoff; if every attempt fails the last error is raised (the caller keeps
-    the failures).
+    the failures). With a ``deadline`` an attempt (or a backoff) starts only if it and one
+    call of ``call_seconds`` (the client's timeouts) end before it; else
+    :class:`~logferry.deadline.DeadlineExceeded` is raised.
     """
 
     def __init__(
@@ -311,8 +320,10 @@ class Quarantine:
         attempts: int = 3,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        call_seconds: float = call_bound(DEFAULT_RESERVE_SECONDS),
     ) -> None:
         self.bucket = bucket
+        self._call_seconds = call_seconds
         self.prefix = prefix.strip("/")
         self._client = client
         self._sse, self._kms_key_id = sse, kms_key_id
@@ -343,6 +354,7 @@ class Quarantine:
         reason: str | None = None,
         revision: int = 0,
         key: str | None = None,
+        deadline: Deadline = NO_DEADLINE,
     ) -> str | None:
         """Write ``failures`` to a new quarantine object and return its key (None if empty).
 
@@ -357,7 +369,15 @@ class Quarantine:
             return None
         uri = source.uri if isinstance(source, ObjectRef) else source
         key = key or self.key_for(sink, uri, offset, revision)
+        wait = 0.0
         for attempt in range(1, self._attempts + 1):
+            if deadline.left() < wait + self._call_seconds:
+                raise DeadlineExceeded(
+                    f"s3://{self.bucket}/{key}: {deadline.left():.1f} s left, a park attempt "
+                    f"needs {wait + self._call_seconds:.1f} s"
+                )
+            if wait:
+                self._sleep(wait)
             try:
                 self._write(key, failures, sink, uri, reason)
                 return key
@@ -368,7 +388,7 @@ class Quarantine:
                     key = self.key_for(sink, uri, offset, revision)
                 elif attempt == self._attempts:
                     raise
-                self._sleep(backoff_delay(attempt, self._backoff, 4 * self._backoff, self._rng))
+                wait = backoff_delay(attempt, self._backoff, 4 * self._backoff, self._rng)
         raise RuntimeError(f"s3://{self.bucket}/{key}: no free key in {self._attempts} attempts")
 
     def _write(

@@ -33,6 +33,7 @@ from elasticsearch import helpers as es_helpers
 from elasticsearch import serializer as es_serializer
 from opensearchpy import helpers as os_helpers
 
+from logferry.deadline import DeadlineExceeded
 from logferry.model import Event
 from logferry.serialize import clean, find_poison, representable
 from logferry.sinks import Failure, SinkBase
@@ -47,6 +48,8 @@ DEFAULT_MAX_DOCS = 5_000
 TEMPLATE_FILE = Path(__file__).with_name("index_template.json")
 ENGINES = ("elasticsearch", "opensearch")
 ACTION_OVERHEAD = 96
+REQUEST_TIMEOUT = 30.0
+"""Longest wait for one request's answer (a bulk's is shortened to the sink's deadline)."""
 """Bytes of one action line plus newlines, beyond the index name and id, in a bulk body."""
 _INVALID_INDEX_CHARS = re.compile(r"[^a-z0-9._+-]+")
 
@@ -128,7 +131,7 @@ def load_search_auth(secret_arn: str, secrets_client: Any = None) -> BasicAuth |
 
 
 def make_client(
-    url: str, engine: str, auth: SearchAuth = None, *, timeout: float = 30.0
+    url: str, engine: str, auth: SearchAuth = None, *, timeout: float = REQUEST_TIMEOUT
 ) -> SearchClient:
     """A client for ``url``: Elasticsearch 8 or OpenSearch, with the transport's retries off."""
     if engine == "elasticsearch":
@@ -195,7 +198,7 @@ def _sigv4_signer(auth: SigV4Auth) -> opensearchpy.AWSV4SignerAuth:
 class _Backend(Protocol):
     errors: tuple[type[Exception], ...]
 
-    def bulk(self, actions: list[dict[str, Any]]) -> list[BulkResult]: ...
+    def bulk(self, actions: list[dict[str, Any]], timeout: float) -> list[BulkResult]: ...
 
     def template_version(self, name: str) -> int | None: ...
 
@@ -230,11 +233,10 @@ class _Elasticsearch:
     client: elasticsearch.Elasticsearch
     errors: tuple[type[Exception], ...] = (elasticsearch.ApiError, elastic_transport.TransportError)
 
-    def bulk(self, actions: list[dict[str, Any]]) -> list[BulkResult]:
+    def bulk(self, actions: list[dict[str, Any]], timeout: float) -> list[BulkResult]:
+        client = self.client.options(request_timeout=timeout)
         try:
-            return list(
-                es_helpers.streaming_bulk(self.client, actions, **_bulk_options(len(actions)))
-            )
+            return list(es_helpers.streaming_bulk(client, actions, **_bulk_options(len(actions))))
         except elastic_transport.TransportError as exc:  # connection refused, timeout, TLS
             return _whole_request_failure(actions, exc)
 
@@ -254,9 +256,10 @@ class _OpenSearch:
     client: opensearchpy.OpenSearch
     errors: tuple[type[Exception], ...] = (opensearchpy.TransportError,)
 
-    def bulk(self, actions: list[dict[str, Any]]) -> list[BulkResult]:
+    def bulk(self, actions: list[dict[str, Any]], timeout: float) -> list[BulkResult]:
         # Connection errors come back per item with status "N/A" (raise_on_exception=False).
-        return list(os_helpers.streaming_bulk(self.client, actions, **_bulk_options(len(actions))))
+        options = {**_bulk_options(len(actions)), "request_timeout": timeout}
+        return list(os_helpers.streaming_bulk(self.client, actions, **options))
 
     def template_version(self, name: str) -> int | None:
         try:
@@ -457,7 +460,12 @@ class SearchSink(SinkBase):
         """Send ``batch``, retrying transient rejections and splitting on 413."""
         attempt = 0
         while batch:
-            rejected = self._request(batch)
+            try:
+                rejected = self._request(batch)
+            except DeadlineExceeded:  # no time left to send: the run parks the batch
+                self._failures += [Failure(item.event, "deadline") for item in batch]
+                self.stats.failed += len(batch)
+                return
             if len(batch) > 1 and _all_too_large(rejected, len(batch)):
                 half = len(batch) // 2
                 self._ship(batch[:half])
@@ -472,7 +480,8 @@ class SearchSink(SinkBase):
             if retry:
                 attempt += 1
                 self.stats.retries += 1
-                self._sleep(backoff_delay(attempt, self.backoff_base, self.backoff_cap, self._rng))
+                delay = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self._rng)
+                self._sleep(min(delay, max(0.0, self.deadline.left())))
             batch = retry
 
     def _request(self, batch: list[_Item]) -> list[tuple[_Item, dict[str, Any]]]:
@@ -481,8 +490,9 @@ class SearchSink(SinkBase):
             {"_op_type": "index", "_index": i.index, "_id": i.event.id, "_source": i.event.document}
             for i in batch
         ]
+        timeout = self.deadline.timeout(REQUEST_TIMEOUT)  # raises with no time left
         self.stats.calls += 1
-        results = self._backend.bulk(actions)
+        results = self._backend.bulk(actions, timeout)
         if len(results) != len(batch):
             raise RuntimeError(f"search bulk: {len(results)} results for {len(batch)} actions")
         rejected: list[tuple[_Item, dict[str, Any]]] = []
