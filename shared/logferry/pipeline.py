@@ -269,7 +269,7 @@ def _ship_records(
         if not docs:
             summary.skipped += 1
         for index, doc in enumerate(docs):
-            size = 0
+            size, body = 0, None
             if measure:  # one serializer check for every sink: a refused value -> error doc
                 doc, body = shippable(doc, record, ctx, fmt.dataset)
                 size = len(body)
@@ -283,7 +283,12 @@ def _ship_records(
             if "error" in doc:
                 summary.parse_errors += 1
             event = Event(
-                make_id(record.offset, index), timestamp_ms(doc, default_ms), doc, message, size
+                make_id(record.offset, index),
+                timestamp_ms(doc, default_ms),
+                doc,
+                message,
+                size,
+                body,
             )
             for sink in sinks:
                 sink.add(event)

@@ -189,9 +189,9 @@ def test_batches_by_count(engine: tuple[FakeEngine, str], kind: str) -> None:
     s = sink(url, kind, max_docs=3)
     for n in range(7):
         s.add(event(n))
-    assert [len(b) for b in fake.bulks] == [3, 3]
+    assert sum(len(b) for b in fake.bulks) <= 6  # full batches go to senders, the 7th waits
     s.flush()
-    assert [len(b) for b in fake.bulks] == [3, 3, 1]
+    assert sorted(len(b) for b in fake.bulks) == [1, 3, 3]  # two requests may overlap
     assert s.stats.shipped == 7
 
 
