@@ -223,14 +223,26 @@ def process_object(job: ObjectJob) -> Summary:
         summary.error = str(exc)
     finally:
         try:
-            for sink in job.sinks:
-                sink.flush()
+            _flush_all(job.sinks)
         finally:  # what failed is collected even when a flush raised
             _drain(job, summary, base, summary.start_offset + summary.bytes, unparked)
             summary.seconds = round(time.monotonic() - started, 3)
         if unparked.failures:  # replaces the error in flight, which is its __context__
             raise unparked.error(summary.object)
     return summary
+
+
+def _flush_all(sinks: Sequence[Sink]) -> None:
+    """Flush every sink, even after one raised (a cached sink must not carry this object's
+    events into the next); the first error is raised once all are flushed."""
+    error: Exception | None = None
+    for sink in sinks:
+        try:
+            sink.flush()
+        except Exception as exc:
+            error = error or exc
+    if error is not None:
+        raise error
 
 
 def _ship_records(

@@ -201,7 +201,7 @@ def test_batches_by_bytes(engine: tuple[FakeEngine, str], kind: str) -> None:
     for n in range(5):
         s.add(event(n, pad=1_000))
     s.flush()
-    assert [len(b) for b in fake.bulks] == [2, 2, 1]
+    assert sorted(len(b) for b in fake.bulks) == [1, 2, 2]
     assert all(len(json.dumps(b)) < 2_500 for b in fake.bulks)
 
 
