@@ -32,11 +32,24 @@ Rejection = tuple[int, dict[str, Any]]
 
 @dataclass(slots=True)
 class BulkItem:
-    """One queued event, its index and its two NDJSON lines (action + document)."""
+    """One queued event as bytes: its NDJSON lines (action + document) and what rebuilds the
+    event if it fails. No document dict is kept, so queued batches give the garbage
+    collector nothing to traverse (holding the dicts cost ~40 µs per document)."""
 
-    event: Event
+    id: str
+    timestamp_ms: int
+    message: str
     index: str
     lines: bytes
+    action_size: int
+    """Bytes of the action line, where the document's JSON starts in :attr:`lines`."""
+
+    def event(self) -> Event:
+        """The event again (document parsed back from the JSON that was to be indexed)."""
+        document = self.lines[self.action_size : -1]
+        return Event(
+            self.id, self.timestamp_ms, orjson.loads(document), self.message, len(document), document
+        )
 
 
 class ActionLines:
@@ -50,8 +63,9 @@ class ActionLines:
         tail = self._tails.get(index)
         if tail is None:
             tail = self._tails[index] = b',"_index":' + orjson.dumps(index) + b"}}\n"
-        head = b'{"index":{"_id":' + orjson.dumps(event.id)
-        return BulkItem(event, index, b"".join((head, tail, document, b"\n")))
+        action = b'{"index":{"_id":' + orjson.dumps(event.id) + tail
+        lines = b"".join((action, document, b"\n"))
+        return BulkItem(event.id, event.timestamp_ms, event.message, index, lines, len(action))
 
 
 def bulk_body(items: list[BulkItem]) -> bytes:

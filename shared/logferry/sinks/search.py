@@ -287,7 +287,7 @@ def _reason(item: BulkItem, info: dict[str, Any]) -> str:
             text += f" (caused by {caused.get('type')}: {caused.get('reason')})"
     else:
         text = str(error)
-    return f"{status} {text} [index {item.index}, id {item.event.id}]"
+    return f"{status} {text} [index {item.index}, id {item.id}]"
 
 
 def _error_type(info: dict[str, Any]) -> str:
@@ -532,14 +532,14 @@ class SearchSink(SinkBase):
     def _fail_all(self, items: list[BulkItem], reason: str) -> None:
         kind = "deadline" if reason.startswith("deadline") else "not_sent"
         for item in items:
-            self._record(item, f"{reason} [index {item.index}, id {item.event.id}]", kind)
+            self._record(item, f"{reason} [index {item.index}, id {item.id}]", kind)
 
     def _fail(self, item: BulkItem, info: dict[str, Any]) -> None:
         self._record(item, f"search: {_reason(item, info)}", _error_type(info))
 
     def _record(self, item: BulkItem, reason: str, kind: str) -> None:
         with self._lock:
-            self._failures.append(Failure(item.event, reason))
+            self._failures.append(Failure(item.event(), reason))
             self.stats.failed += 1
             self._count(kind)
 
