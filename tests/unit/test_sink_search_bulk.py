@@ -31,6 +31,7 @@ from logferry.sources.events import ObjectNotice
 
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z
 INDEX = "logferry-aws.alb-2023.11.14"
+ALB = {"dataset": "aws.alb"}
 Answer = Callable[[list[str]], list[int]]
 """Item statuses for a bulk request, from the ids it carries."""
 
@@ -67,9 +68,7 @@ class Engine:
                 self.busy -= 1
 
     def ids(self) -> list[str]:
-        return [
-            json.loads(x)["index"]["_id"] for b in self.bodies for x in b.splitlines()[0::2]
-        ]
+        return [json.loads(x)["index"]["_id"] for b in self.bodies for x in b.splitlines()[0::2]]
 
 
 def _error(status: int) -> dict[str, Any]:
@@ -112,8 +111,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 def event(n: int, **extra: Any) -> Event:
-    doc: dict[str, Any] = {"@timestamp": "x", "message": f"line {n}", "event": {"dataset": "aws.alb"}}
-    doc.update(extra)
+    doc: dict[str, Any] = {"@timestamp": "x", "message": f"line {n}", "event": ALB, **extra}
     return Event(f"id-{n}", T0, doc, doc["message"], 0, orjson.dumps(doc))
 
 
@@ -124,11 +122,17 @@ def sink(url: str, kind: str, **kw: Any) -> SearchSink:
 
 
 # -- the body --------------------------------------------------------------------------------
-ALB = {"dataset": "aws.alb"}
 ODD_DOCS: list[dict[str, Any]] = [
     {"message": "plain", "event": ALB},
-    {"message": "é ü 東京 \U0001f600 \u2028 tab\t quote\" back\\", "n": 1.5, "event": ALB},
-    {"message": "x", "big": 2**64 - 1, "neg": -(2**63), "z": None, "l": [1, {"b": True}], "event": ALB},
+    {"message": 'é ü 東京 \U0001f600 \u2028 tab\t quote" back\\', "n": 1.5, "event": ALB},
+    {
+        "message": "x",
+        "big": 2**64 - 1,
+        "neg": -(2**63),
+        "z": None,
+        "l": [1, {"b": 1}],
+        "event": ALB,
+    },
 ]
 ODD_IDS = ["id-1", 'quo"te\\back', "ünïcode-\U0001f600"]
 
@@ -145,9 +149,7 @@ def _reference_body(url: str, kind: str, engine: Engine) -> bytes:
     return engine.bodies.pop()
 
 
-def test_body_is_byte_exact_with_the_official_helper(
-    engine: tuple[Engine, str], kind: str
-) -> None:
+def test_body_is_byte_exact_with_the_official_helper(engine: tuple[Engine, str], kind: str) -> None:
     fake, url = engine
     reference = _reference_body(url, kind, fake)
     lines = ActionLines()
@@ -225,6 +227,13 @@ def test_failures_and_stats_exact_with_requests_in_flight(
     failures = s.take_failures()
     assert sorted(int(f.event.id.split("-")[1]) for f in failures) == refused
     assert all("400 kind_400: refused 400" in f.reason for f in failures)
+    back, sent = failures[0].event, event(int(failures[0].event.id.split("-")[1]))
+    assert (back.id, back.timestamp_ms, back.document, back.message) == (
+        sent.id,
+        sent.timestamp_ms,
+        sent.document,
+        sent.message,
+    )  # the event is rebuilt whole from the bytes the sink kept
     assert s.stats.shipped == total - len(refused)
     assert s.stats.failed == len(refused)
     batches = total // 10
@@ -347,7 +356,8 @@ def test_an_exception_mid_object_leaves_nothing_pending_for_the_next(
         for name in ("a", "b"):
             body = "".join(f"{name} line {n}\n" for n in range(30)).encode()
             s3.put_object(Bucket="raw", Key=f"{name}.log.gz", Body=gzip.compress(body))
-        job = ObjectJob(s3, ObjectNotice(ObjectRef("raw", "a.log.gz")), _Lines(), [_FlushRaises(), search])
+        first_object = ObjectNotice(ObjectRef("raw", "a.log.gz"))
+        job = ObjectJob(s3, first_object, _Lines(), [_FlushRaises(), search])
         with pytest.raises(RuntimeError, match="flush failed"):
             process_object(job)
         first = set(fake.ids())

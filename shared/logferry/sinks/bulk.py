@@ -48,7 +48,12 @@ class BulkItem:
         """The event again (document parsed back from the JSON that was to be indexed)."""
         document = self.lines[self.action_size : -1]
         return Event(
-            self.id, self.timestamp_ms, orjson.loads(document), self.message, len(document), document
+            self.id,
+            self.timestamp_ms,
+            orjson.loads(document),
+            self.message,
+            len(document),
+            document,
         )
 
 

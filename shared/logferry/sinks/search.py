@@ -448,13 +448,14 @@ class SearchSink(SinkBase):
         if not self._template_pending:
             return
         body = index_template([f"{self.prefix}-*"], self.replicas)
+        errors: tuple[type[Exception], ...] = (*self._backend.errors, DeadlineExceeded)
         try:
             timeout = self.deadline.timeout(self.request_timeout)
             current = self._backend.template_version(self.prefix, timeout)
             if current is None or current < body["version"]:
                 self._backend.put_template(self.prefix, body, self.deadline.timeout(timeout))
             self._template_pending = False
-        except (*self._backend.errors, DeadlineExceeded) as exc:
+        except errors as exc:
             with self._lock:
                 self._count("template_errors")
             log.warning(
@@ -513,8 +514,10 @@ class SearchSink(SinkBase):
         rejected = self._transport.bulk(body, len(items), timeout)
         refused = {position for position, _ in rejected}
         shipped = len(items) - len(refused)
-        sent = len(body) if not refused else sum(
-            len(item.lines) for n, item in enumerate(items) if n not in refused
+        sent = (
+            len(body)
+            if not refused
+            else sum(len(item.lines) for n, item in enumerate(items) if n not in refused)
         )
         with self._lock:
             self.stats.calls += 1
