@@ -89,7 +89,12 @@ def _new_search(wiring: Wiring) -> Sink:
     from logferry.sinks.search import SearchSink, client_for
 
     options = wiring.settings.search
-    return SearchSink(client_for(options), prefix=options.index_prefix)
+    return SearchSink(
+        client_for(options),
+        prefix=options.index_prefix,
+        in_flight=options.in_flight,
+        request_timeout=options.request_timeout,
+    )
 
 
 def _search(wiring: Wiring, _ref: ObjectRef, _start: int) -> Sink:

@@ -100,6 +100,9 @@ class Event:
     """The text line-oriented sinks (CloudWatch Logs) send; usually the raw line."""
     document_bytes: int = 0
     """Size of the document as JSON when the pipeline has serialized it (0: not measured)."""
+    document_json: bytes | None = field(default=None, compare=False, repr=False)
+    """The document as orjson wrote it when the pipeline checked it (``None``: not serialized);
+    the search sink puts these bytes into its bulk body instead of serializing again."""
 
 
 def iso(dt: datetime) -> str:

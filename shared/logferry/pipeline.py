@@ -276,8 +276,7 @@ def process_object(job: ObjectJob) -> Summary:
         summary.error = str(exc)
     finally:
         try:
-            for sink in job.sinks:
-                sink.flush()
+            _flush_all(job.sinks)
         finally:  # what failed is collected even when a flush raised
             position = summary.start_offset + summary.bytes
             _drain(job, summary, base, position, unparked, deadlines.park)
@@ -285,6 +284,19 @@ def process_object(job: ObjectJob) -> Summary:
         if unparked.failures:  # replaces the error in flight, which is its __context__
             raise unparked.error(summary.object)
     return summary
+
+
+def _flush_all(sinks: Sequence[Sink]) -> None:
+    """Flush every sink, even after one raised (a cached sink must not carry this object's
+    events into the next); the first error is raised once all are flushed."""
+    error: Exception | None = None
+    for sink in sinks:
+        try:
+            sink.flush()
+        except Exception as exc:
+            error = error or exc
+    if error is not None:
+        raise error
 
 
 def _ship_records(
@@ -332,7 +344,7 @@ def _ship_records(
         if not docs:
             summary.skipped += 1
         for index, doc in enumerate(docs):
-            size = 0
+            size, body = 0, None
             if measure:  # one serializer check for every sink: a refused value -> error doc
                 doc, body = shippable(doc, record, ctx, fmt.dataset)
                 size = len(body)
@@ -346,7 +358,12 @@ def _ship_records(
             if "error" in doc:
                 summary.parse_errors += 1
             event = Event(
-                make_id(record.offset, index), timestamp_ms(doc, default_ms), doc, message, size
+                make_id(record.offset, index),
+                timestamp_ms(doc, default_ms),
+                doc,
+                message,
+                size,
+                body,
             )
             for sink in sinks:
                 sink.add(event)

@@ -12,6 +12,10 @@ from logferry.config import ConfigError, option
 
 SEARCH_ENGINES = ("elasticsearch", "opensearch")
 SEARCH_AUTHS = ("none", "secret", "sigv4")
+DEFAULT_IN_FLIGHT = 2
+"""Bulk requests the search sink keeps in flight while the next batch is parsed."""
+DEFAULT_REQUEST_TIMEOUT = 30.0
+"""Seconds one search request may take (shortened to the time the invocation has left)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,20 @@ class SearchOptions:
         "indices are `<prefix>-<dataset>-YYYY.MM.DD` by event time; the sink installs index "
         "template `<prefix>` (version 2, ECS mappings, `index.mapping.ignore_malformed`)",
     )
+    in_flight: int = option(
+        "SEARCH_IN_FLIGHT",
+        DEFAULT_IN_FLIGHT,
+        "bulk requests sent in background threads at once while the next batch is parsed "
+        "(at least 1); when all are busy the function waits for one to finish",
+        kind="integer",
+    )
+    request_timeout: float = option(
+        "SEARCH_REQUEST_TIMEOUT",
+        DEFAULT_REQUEST_TIMEOUT,
+        "seconds one search request may take, shortened to the time the invocation has left; "
+        "past that point what is not indexed is parked with a reason starting `deadline`",
+        kind="number",
+    )
 
     @property
     def auth_mode(self) -> str:
@@ -62,6 +80,10 @@ class SearchOptions:
     def __post_init__(self) -> None:
         if self.auth_mode == "secret" and not self.secret_arn:
             raise ConfigError("SEARCH_AUTH=secret needs SEARCH_SECRET_ARN")
+        if self.in_flight < 1:
+            raise ConfigError(f"SEARCH_IN_FLIGHT={self.in_flight}: must be at least 1")
+        if self.request_timeout <= 0:
+            raise ConfigError(f"SEARCH_REQUEST_TIMEOUT={self.request_timeout}: must be > 0")
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,22 @@ error, are retried with exponential backoff and full jitter; a request answered 
 in half; items rejected with another 4xx (mapping errors) or still failing after the retries
 come back from :meth:`SearchSink.take_failures` with the engine's error type and reason.
 
-Both clients go through their own ``streaming_bulk`` helper (``raise_on_error=False``,
-``raise_on_exception=False``, helper retries off: this sink owns the retry policy).
+The bulk body is joined from bytes made once per event (:mod:`logferry.sinks.bulk`) and sent
+through the client's own transport. Full batches go to sender threads (:mod:`.inflight`):
+up to ``in_flight`` requests run while the caller parses the next batch; ``add`` blocks when
+they are all busy, ``flush`` waits for them. Every request's timeout, and every backoff
+sleep, ends by the sink's deadline; past it, what is queued or unsent fails with a reason
+that starts with ``deadline`` (the pipeline parks it) instead of being sent.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,15 +35,15 @@ import elastic_transport
 import elasticsearch
 import opensearchpy
 import orjson
-from elasticsearch import helpers as es_helpers
 from elasticsearch import serializer as es_serializer
-from opensearchpy import helpers as os_helpers
 
 from logferry.deadline import DeadlineExceeded
 from logferry.model import Event
 from logferry.serialize import clean, find_poison, representable
 from logferry.sinks import Failure, SinkBase
-from logferry.sinks.options import SearchOptions
+from logferry.sinks.bulk import ActionLines, BulkItem, Rejection, bulk_body, bulk_transport
+from logferry.sinks.inflight import InFlight
+from logferry.sinks.options import DEFAULT_IN_FLIGHT, DEFAULT_REQUEST_TIMEOUT, SearchOptions
 from logferry.sinks.retry import backoff_delay, retryable_status
 
 log = logging.getLogger(__name__)
@@ -47,21 +53,15 @@ DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_DOCS = 5_000
 TEMPLATE_FILE = Path(__file__).with_name("index_template.json")
 ENGINES = ("elasticsearch", "opensearch")
-ACTION_OVERHEAD = 96
-REQUEST_TIMEOUT = 30.0
-"""Longest wait for one request's answer (a bulk's is shortened to the sink's deadline)."""
-"""Bytes of one action line plus newlines, beyond the index name and id, in a bulk body."""
 _INVALID_INDEX_CHARS = re.compile(r"[^a-z0-9._+-]+")
 
-BulkResult = tuple[bool, dict[str, Any]]
 SearchClient = elasticsearch.Elasticsearch | opensearchpy.OpenSearch
 
 
 # -- serialization ---------------------------------------------------------------------------
 class _EsOrjson(es_serializer.OrjsonSerializer):
-    """Bulk bodies by orjson, as the sink measured them (NaN as null, 3-5x faster than
-    ``json``); what orjson refuses (only events that bypassed the pipeline's check, which
-    the sink parks before they are queued) falls back to the client's ``json``."""
+    """The client's JSON (template calls, answers) by orjson; what orjson refuses falls back
+    to the client's ``json``. Bulk bodies are bytes already (:mod:`logferry.sinks.bulk`)."""
 
     def json_dumps(self, data: Any) -> bytes:
         try:
@@ -71,10 +71,14 @@ class _EsOrjson(es_serializer.OrjsonSerializer):
 
 
 class _OsOrjson(opensearchpy.JSONSerializer):
-    """:class:`_EsOrjson` for the OpenSearch client (whose helpers want text)."""
+    """:class:`_EsOrjson` for the OpenSearch client: bodies already bytes or text pass as
+    they are, answers are parsed by orjson."""
+
+    def loads(self, s: Any) -> Any:
+        return orjson.loads(s)
 
     def dumps(self, data: Any) -> Any:
-        if isinstance(data, str):
+        if isinstance(data, str | bytes):
             return data
         try:
             return orjson.dumps(data, default=self.default).decode()
@@ -131,7 +135,7 @@ def load_search_auth(secret_arn: str, secrets_client: Any = None) -> BasicAuth |
 
 
 def make_client(
-    url: str, engine: str, auth: SearchAuth = None, *, timeout: float = REQUEST_TIMEOUT
+    url: str, engine: str, auth: SearchAuth = None, *, timeout: float = 30.0
 ) -> SearchClient:
     """A client for ``url``: Elasticsearch 8 or OpenSearch, with the transport's retries off."""
     if engine == "elasticsearch":
@@ -194,38 +198,13 @@ def _sigv4_signer(auth: SigV4Auth) -> opensearchpy.AWSV4SignerAuth:
     return opensearchpy.AWSV4SignerAuth(credentials, auth.region, auth.service)
 
 
-# -- engine adapters -------------------------------------------------------------------------
+# -- engine adapters (index template) ---------------------------------------------------------
 class _Backend(Protocol):
     errors: tuple[type[Exception], ...]
 
-    def bulk(self, actions: list[dict[str, Any]], timeout: float) -> list[BulkResult]: ...
+    def template_version(self, name: str, timeout: float) -> int | None: ...
 
-    def template_version(self, name: str) -> int | None: ...
-
-    def put_template(self, name: str, body: dict[str, Any]) -> None: ...
-
-
-def _bulk_options(count: int) -> dict[str, Any]:
-    """One request per call; no helper retries; every item's outcome yielded, none raised."""
-    return {
-        "chunk_size": max(count, 1),
-        "max_chunk_bytes": 1 << 40,
-        "raise_on_error": False,
-        "raise_on_exception": False,
-        "max_retries": 0,
-    }
-
-
-def _whole_request_failure(actions: list[dict[str, Any]], exc: Exception) -> list[BulkResult]:
-    """Every action of a request that never got an answer (status ``None``: retryable)."""
-    message = f"{type(exc).__name__}: {exc}"
-    return [
-        (
-            False,
-            {"index": {"_index": a["_index"], "_id": a["_id"], "status": None, "error": message}},
-        )
-        for a in actions
-    ]
+    def put_template(self, name: str, body: dict[str, Any], timeout: float) -> None: ...
 
 
 @dataclass
@@ -233,22 +212,19 @@ class _Elasticsearch:
     client: elasticsearch.Elasticsearch
     errors: tuple[type[Exception], ...] = (elasticsearch.ApiError, elastic_transport.TransportError)
 
-    def bulk(self, actions: list[dict[str, Any]], timeout: float) -> list[BulkResult]:
-        client = self.client.options(request_timeout=timeout)
+    def template_version(self, name: str, timeout: float) -> int | None:
         try:
-            return list(es_helpers.streaming_bulk(client, actions, **_bulk_options(len(actions))))
-        except elastic_transport.TransportError as exc:  # connection refused, timeout, TLS
-            return _whole_request_failure(actions, exc)
-
-    def template_version(self, name: str) -> int | None:
-        try:
-            found = self.client.indices.get_index_template(name=name).body
+            found = (
+                self.client.options(request_timeout=timeout)
+                .indices.get_index_template(name=name)
+                .body
+            )
         except elasticsearch.NotFoundError:
             return None
         return _version_of(found)
 
-    def put_template(self, name: str, body: dict[str, Any]) -> None:
-        self.client.indices.put_index_template(name=name, **body)
+    def put_template(self, name: str, body: dict[str, Any], timeout: float) -> None:
+        self.client.options(request_timeout=timeout).indices.put_index_template(name=name, **body)
 
 
 @dataclass
@@ -256,20 +232,15 @@ class _OpenSearch:
     client: opensearchpy.OpenSearch
     errors: tuple[type[Exception], ...] = (opensearchpy.TransportError,)
 
-    def bulk(self, actions: list[dict[str, Any]], timeout: float) -> list[BulkResult]:
-        # Connection errors come back per item with status "N/A" (raise_on_exception=False).
-        options = {**_bulk_options(len(actions)), "request_timeout": timeout}
-        return list(os_helpers.streaming_bulk(self.client, actions, **options))
-
-    def template_version(self, name: str) -> int | None:
+    def template_version(self, name: str, timeout: float) -> int | None:
         try:
-            found = self.client.indices.get_index_template(name=name)
+            found = self.client.indices.get_index_template(name=name, request_timeout=timeout)
         except opensearchpy.NotFoundError:
             return None
         return _version_of(found)
 
-    def put_template(self, name: str, body: dict[str, Any]) -> None:
-        self.client.indices.put_index_template(name=name, body=body)
+    def put_template(self, name: str, body: dict[str, Any], timeout: float) -> None:
+        self.client.indices.put_index_template(name=name, body=body, request_timeout=timeout)
 
 
 def _version_of(found: dict[str, Any]) -> int | None:
@@ -295,27 +266,20 @@ def index_template(
 
 
 # -- the sink ----------------------------------------------------------------------------------
-@dataclass(slots=True)
-class _Item:
-    event: Event
-    index: str
-    size: int
-
-
 def _status(info: dict[str, Any]) -> int | None:
     status = info.get("status")
     return status if isinstance(status, int) else None
 
 
-def _all_too_large(rejected: list[tuple[_Item, dict[str, Any]]], sent: int) -> bool:
+def _all_too_large(rejected: list[Rejection], sent: int) -> bool:
     """True when the whole request was refused with 413 (split it and send the halves)."""
     return len(rejected) == sent and all(_status(info) == 413 for _, info in rejected)
 
 
-def _reason(item: _Item, info: dict[str, Any]) -> str:
+def _reason(item: BulkItem, info: dict[str, Any]) -> str:
     """``<status> <error type>: <reason>`` plus the index and id the item was going to."""
     error = info.get("error")
-    status = info.get("status", "no answer")
+    status = info.get("status") or "no answer"
     if isinstance(error, dict):
         text = f"{error.get('type', 'error')}: {error.get('reason', '')}"
         caused = error.get("caused_by")
@@ -323,7 +287,7 @@ def _reason(item: _Item, info: dict[str, Any]) -> str:
             text += f" (caused by {caused.get('type')}: {caused.get('reason')})"
     else:
         text = str(error)
-    return f"{status} {text} [index {item.index}, id {item.event.id}]"
+    return f"{status} {text} [index {item.index}, id {item.id}]"
 
 
 def _error_type(info: dict[str, Any]) -> str:
@@ -332,6 +296,15 @@ def _error_type(info: dict[str, Any]) -> str:
         return str(error.get("type", "error"))
     status = info.get("status")
     return f"http_{status}" if isinstance(status, int) else "connection_error"
+
+
+@dataclass(slots=True)
+class _Work:
+    """Items still to send in one request, the attempt it is, and why they failed last."""
+
+    items: list[BulkItem]
+    attempt: int = 0
+    last: list[dict[str, Any]] | None = None
 
 
 class SearchSink(SinkBase):
@@ -351,6 +324,8 @@ class SearchSink(SinkBase):
         max_retries: int = 5,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        in_flight: int = DEFAULT_IN_FLIGHT,
         replicas: int = 0,
         install_template: bool = True,
         sleep: Callable[[float], None] = time.sleep,
@@ -368,56 +343,69 @@ class SearchSink(SinkBase):
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.request_timeout = request_timeout
         self.replicas = replicas
         self._backend = _backend(client)
+        self._transport = bulk_transport(client)
+        self._senders = InFlight(in_flight, "search-bulk")
         self._template_pending = install_template
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self._pending: list[_Item] = []
+        self._lines = ActionLines()
+        self._pending: list[BulkItem] = []
         self._pending_bytes = 0
         self._failures: list[Failure] = []
+        self._lock = threading.Lock()
+        """Guards stats, failures and the rng, which the sender threads share."""
         self._index_cache: dict[tuple[str, int], str] = {}
 
     # -- Sink protocol ------------------------------------------------------------------------
     def add(self, event: Event) -> None:
-        """Queue one event, sending the batch first if this event would overfill it."""
-        index = self.index_for(event)
-        body = event.document_bytes or self._measure(event)
-        if not body:
+        """Queue one event, handing the batch to a sender first if it would overfill it
+        (blocks while ``in_flight`` requests are unfinished)."""
+        document = event.document_json
+        if document is None and (document := self._serialize(event)) is None:
             return
-        size = body + len(index) + len(event.id) + ACTION_OVERHEAD
+        item = self._lines.item(event, self.index_for(event), document)
         if self._pending and (
-            self._pending_bytes + size > self.max_bytes or len(self._pending) >= self.max_docs
+            self._pending_bytes + len(item.lines) > self.max_bytes
+            or len(self._pending) >= self.max_docs
         ):
             self._send_pending()
-        self._pending.append(_Item(event, index, size))
-        self._pending_bytes += size
+        self._pending.append(item)
+        self._pending_bytes += len(item.lines)
 
-    def _measure(self, event: Event) -> int:
-        """The document's JSON size; 0 (and the event parked) for one the serializer refuses.
+    def _serialize(self, event: Event) -> bytes | None:
+        """The document's JSON; ``None`` (and the event parked) if the serializer refuses it.
 
-        The pipeline measures (and mends) every document before the sinks see it: this is
+        The pipeline serializes (and mends) every document before the sinks see it: this is
         for events that bypassed it (replayed, wrapped sinks' own documents).
         """
         try:
-            return len(orjson.dumps(event.document))
+            return orjson.dumps(event.document)
         except TypeError:
             found = "; ".join(f"{p.field}: {p.reason}" for p in find_poison(event.document))
             document, message = clean(event.document), representable(event.message)
             mended = Event(event.id, event.timestamp_ms, document, message)
-            self._failures.append(Failure(mended, f"search: serializer refuses {found}"))
-            self.stats.failed += 1
-            self.stats.extra["unserializable"] = self.stats.extra.get("unserializable", 0) + 1
-            return 0
+            with self._lock:
+                self._failures.append(Failure(mended, f"search: serializer refuses {found}"))
+                self.stats.failed += 1
+                self._count("unserializable")
+            return None
 
     def flush(self) -> None:
-        """Send everything queued."""
-        if self._pending:
-            self._send_pending()
+        """Send everything queued and wait for every request in flight. Nothing stays
+        queued, even when this raises: what was not handed to a sender is a failure."""
+        try:
+            if self._pending:
+                self._send_pending()
+        finally:
+            self._senders.wait()
 
     def take_failures(self) -> list[Failure]:
         """Return (and forget) the events that could not be indexed since the last call."""
-        failures, self._failures = self._failures, []
+        with self._lock:
+            failures, self._failures = self._failures, []
         return failures
 
     # -- naming ---------------------------------------------------------------------------------
@@ -436,77 +424,128 @@ class SearchSink(SinkBase):
 
     # -- sending ----------------------------------------------------------------------------------
     def _send_pending(self) -> None:
+        """Hand the queued batch to a sender thread; past the deadline, fail it instead."""
         batch, self._pending, self._pending_bytes = self._pending, [], 0
-        self._ensure_template()
-        self._ship(batch)
+        started = False
+        try:
+            if self.deadline.expired():
+                return self._fail_all(batch, "deadline: passed before the batch was sent")
+            self._ensure_template()
+            started = self._senders.submit(lambda: self._ship(batch), self._wait_limit())
+            if not started:
+                self._fail_all(batch, "deadline: passed waiting for a request slot")
+        except BaseException as exc:
+            if not started:
+                self._fail_all(batch, f"search: not sent: {type(exc).__name__}: {exc}")
+            raise
+
+    def _wait_limit(self) -> float | None:
+        left = self.deadline.left()
+        return None if math.isinf(left) else max(left, 0.0)
 
     def _ensure_template(self) -> None:
         """Install the index template once per sink lifetime, unless a newer one is there."""
         if not self._template_pending:
             return
         body = index_template([f"{self.prefix}-*"], self.replicas)
+        errors: tuple[type[Exception], ...] = (*self._backend.errors, DeadlineExceeded)
         try:
-            current = self._backend.template_version(self.prefix)
+            timeout = self.deadline.timeout(self.request_timeout)
+            current = self._backend.template_version(self.prefix, timeout)
             if current is None or current < body["version"]:
-                self._backend.put_template(self.prefix, body)
+                self._backend.put_template(self.prefix, body, self.deadline.timeout(timeout))
             self._template_pending = False
-        except self._backend.errors as exc:
-            self.stats.extra["template_errors"] = self.stats.extra.get("template_errors", 0) + 1
+        except errors as exc:
+            with self._lock:
+                self._count("template_errors")
             log.warning(
                 "search: index template %s not installed (will retry): %s", self.prefix, exc
             )
 
-    def _ship(self, batch: list[_Item]) -> None:
-        """Send ``batch``, retrying transient rejections and splitting on 413."""
-        attempt = 0
-        while batch:
-            try:
-                rejected = self._request(batch)
-            except DeadlineExceeded:  # no time left to send: the run parks the batch
-                self._failures += [Failure(item.event, "deadline") for item in batch]
-                self.stats.failed += len(batch)
-                return
-            if len(batch) > 1 and _all_too_large(rejected, len(batch)):
-                half = len(batch) // 2
-                self._ship(batch[:half])
-                self._ship(batch[half:])
-                return
-            retry: list[_Item] = []
-            for item, info in rejected:
-                if retryable_status(_status(info)) and attempt < self.max_retries:
-                    retry.append(item)
-                else:
-                    self._fail(item, info)
-            if retry:
-                attempt += 1
-                self.stats.retries += 1
-                delay = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self._rng)
-                self._sleep(min(delay, max(0.0, self.deadline.left())))
-            batch = retry
+    def _ship(self, batch: list[BulkItem]) -> None:
+        """Send ``batch`` (in a sender thread), retrying transient rejections and splitting
+        on 413; every item ends shipped or failed, even if this code itself raised."""
+        work = [_Work(batch)]
+        try:
+            while work:
+                self._attempt(work.pop(), work)
+        except Exception as exc:  # a bug here must not lose the batch: park what is left
+            log.exception("search: sender failed")
+            for left in work:
+                self._fail_all(left.items, f"search: sender failed: {type(exc).__name__}: {exc}")
 
-    def _request(self, batch: list[_Item]) -> list[tuple[_Item, dict[str, Any]]]:
-        """One bulk request; returns the rejected items with their error info."""
-        actions = [
-            {"_op_type": "index", "_index": i.index, "_id": i.event.id, "_source": i.event.document}
-            for i in batch
-        ]
-        timeout = self.deadline.timeout(REQUEST_TIMEOUT)  # raises with no time left
-        self.stats.calls += 1
-        results = self._backend.bulk(actions, timeout)
-        if len(results) != len(batch):
-            raise RuntimeError(f"search bulk: {len(results)} results for {len(batch)} actions")
-        rejected: list[tuple[_Item, dict[str, Any]]] = []
-        for item, (ok, result) in zip(batch, results, strict=True):
-            info: dict[str, Any] = next(iter(result.values()), {})
-            if ok:
-                self.stats.shipped += 1
-                self.stats.bytes += item.size
+    def _attempt(self, step: _Work, work: list[_Work]) -> None:
+        """One request for ``step``; what must be sent again goes onto ``work``."""
+        items = step.items
+        try:
+            timeout = self.deadline.timeout(self.request_timeout)
+        except DeadlineExceeded as exc:
+            return self._fail_late(step, f"deadline: {exc}, not sent")
+        work.append(step)  # still owned by the work list if the request raises
+        rejected = self._request(items, timeout)
+        work.pop()
+        if len(items) > 1 and _all_too_large(rejected, len(items)):
+            half = len(items) // 2
+            work += [_Work(items[half:]), _Work(items[:half])]  # the first half goes first
+            return
+        retry: list[BulkItem] = []
+        why: list[dict[str, Any]] = []
+        for position, info in rejected:
+            if retryable_status(_status(info)) and step.attempt < self.max_retries:
+                retry.append(items[position])
+                why.append(info)
             else:
-                rejected.append((item, info))
+                self._fail(items[position], info)
+        if not retry:
+            return
+        again = _Work(retry, step.attempt + 1, why)
+        with self._lock:
+            delay = backoff_delay(again.attempt, self.backoff_base, self.backoff_cap, self._rng)
+        if delay >= self.deadline.left():
+            return self._fail_late(again, "deadline: no time left to retry")
+        with self._lock:
+            self.stats.retries += 1
+        self._sleep(delay)
+        work.append(again)
+
+    def _request(self, items: list[BulkItem], timeout: float) -> list[Rejection]:
+        """One bulk request; counts the shipped items, returns the rejected ones."""
+        body = bulk_body(items)
+        rejected = self._transport.bulk(body, len(items), timeout)
+        refused = {position for position, _ in rejected}
+        shipped = len(items) - len(refused)
+        sent = (
+            len(body)
+            if not refused
+            else sum(len(item.lines) for n, item in enumerate(items) if n not in refused)
+        )
+        with self._lock:
+            self.stats.calls += 1
+            self.stats.shipped += shipped
+            self.stats.bytes += sent
         return rejected
 
-    def _fail(self, item: _Item, info: dict[str, Any]) -> None:
-        self._failures.append(Failure(item.event, f"search: {_reason(item, info)}"))
-        self.stats.failed += 1
-        kind = _error_type(info)
+    def _fail_late(self, step: _Work, reason: str) -> None:
+        """Fail ``step``'s items for the deadline, with the answer each got last, if any."""
+        if step.last is None:
+            return self._fail_all(step.items, reason)
+        for item, info in zip(step.items, step.last, strict=True):
+            self._record(item, f"{reason}; last answer {_reason(item, info)}", "deadline")
+
+    def _fail_all(self, items: list[BulkItem], reason: str) -> None:
+        kind = "deadline" if reason.startswith("deadline") else "not_sent"
+        for item in items:
+            self._record(item, f"{reason} [index {item.index}, id {item.id}]", kind)
+
+    def _fail(self, item: BulkItem, info: dict[str, Any]) -> None:
+        self._record(item, f"search: {_reason(item, info)}", _error_type(info))
+
+    def _record(self, item: BulkItem, reason: str, kind: str) -> None:
+        with self._lock:
+            self._failures.append(Failure(item.event(), reason))
+            self.stats.failed += 1
+            self._count(kind)
+
+    def _count(self, kind: str) -> None:
+        """Add one to ``stats.extra[kind]`` (the caller holds the lock)."""
         self.stats.extra[kind] = self.stats.extra.get(kind, 0) + 1
