@@ -87,7 +87,12 @@ def _new_search(wiring: Wiring) -> Sink:
     from logferry.sinks.search import SearchSink, client_for
 
     options = wiring.settings.search
-    return SearchSink(client_for(options), prefix=options.index_prefix)
+    return SearchSink(
+        client_for(options),
+        prefix=options.index_prefix,
+        refresh_interval=options.refresh_interval,
+        index_mode=options.index_mode,
+    )
 
 
 def _search(wiring: Wiring, _ref: ObjectRef, _start: int) -> Sink:
