@@ -39,6 +39,7 @@ import os
 import statistics
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -200,7 +201,7 @@ def baseline(search_url: str, key: str) -> int:
     body = client("s3").get_object(Bucket=BENCH_BUCKET, Key=key)["Body"].read()
     es = elasticsearch.Elasticsearch(search_url, request_timeout=120)
     shipped, errors = helpers.bulk(es, esf_documents(key, body), raise_on_error=False)
-    if errors:
+    if isinstance(errors, list) and errors:  # a list with raise_on_error=False
         raise RuntimeError(f"baseline: {len(errors)} bulk errors, first {errors[0]}")
     return int(shipped)
 
@@ -242,6 +243,17 @@ def compare(node: Node, search_url: str, key: str, runs: int) -> dict[str, Any]:
     }
 
 
+def searchable(chain: Any, query: dict[str, Any]) -> int:
+    """``_count`` of ``query`` over the pipeline's indices without forcing a refresh; 0 while
+    a just-created index has no started shard (503)."""
+    try:
+        return int(chain.search(f"{chain.index_pattern()}/_count?{LENIENT}", query)["count"])
+    except urllib.error.HTTPError as exc:
+        if exc.code == 503:
+            return 0
+        raise
+
+
 def put_to_searchable(chain: Any, lines: int, puts: int) -> dict[str, Any]:
     """Seconds from PutObject to every line searchable, through the deployed function."""
     seconds: list[float] = []
@@ -251,14 +263,13 @@ def put_to_searchable(chain: Any, lines: int, puts: int) -> dict[str, Any]:
         d = chain.deployment
         name = alb_key(d.account_id, d.region, f"bench-put-{time.time_ns()}", when)
         key = d.alb_prefix + name.removeprefix("AWSLogs/")  # the stack's ALB trigger prefix
-        count = f"{chain.index_pattern()}/_count?{LENIENT}"
         query = {"query": {"term": {"log.file.path": f"s3://{d.raw_bucket}/{key}"}}}
         body = path.read_bytes()
-        if chain.search(count, query)["count"]:
+        if searchable(chain, query):
             raise RuntimeError(f"{key}: documents in search before the put")
         started = time.monotonic()
         chain.put(key, body)
-        while chain.search(count, query)["count"] < lines:  # no refresh forced
+        while searchable(chain, query) < lines:
             if time.monotonic() - started > PUT_TIMEOUT_S:
                 raise RuntimeError(f"{key}: not all {lines} lines searchable in {PUT_TIMEOUT_S}s")
             time.sleep(POLL_S)
