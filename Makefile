@@ -7,7 +7,7 @@ LOGFERRY := $(BIN)/logferry
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit e2e lint fmt bench bench-alb bench-large bench-formats build up down status demo clean \
+.PHONY: help setup test unit e2e lint fmt bench bench-alb bench-large bench-formats bench-search build up down status demo clean \
 	tofu tf-check tf-validate tf-test tf-plan tf-cli plan deploy destroy
 STACK ?= local
 # Offline checks: OpenTofu + the schema provider, built once per machine (scripts/install-tofu.sh).
@@ -69,6 +69,9 @@ bench-large: setup ## Peak RSS 10 MB-2 GB (1 GB: seed too), continuation overhea
 
 bench-formats: setup ## Records/s of logferry parse for every format (about 2 min)
 	$(BIN)/python bench/bench_formats.py
+
+bench-search: setup build ## Search path vs an ESF-style raw-line baseline, engine CPU/store per doc, put-to-searchable (about 20 min)
+	$(BIN)/python bench/bench_search.py
 
 build: setup ## Build one reproducible Lambda zip per function under build/
 	$(BIN)/python scripts/build_lambdas.py

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_alb.py", "bench_large.py")
+SCRIPTS = ("bench_alb.py", "bench_large.py", "bench_search.py")
 
 
 def last_json(stdout: str) -> dict[str, Any]:

@@ -94,6 +94,8 @@ def _new_search(wiring: Wiring) -> Sink:
         prefix=options.index_prefix,
         in_flight=options.in_flight,
         request_timeout=options.request_timeout,
+        refresh_interval=options.refresh_interval,
+        index_mode=options.index_mode,
     )
 
 

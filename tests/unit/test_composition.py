@@ -19,6 +19,7 @@ from logferry.model import Event, ObjectRef
 from logferry.replay import cli_settings, replay, wiring_builder
 from logferry.sinks import Failure, SinkBase
 from logferry.sinks.s3 import Quarantine
+from logferry.sinks.search import SearchSink
 
 BUCKET = "raw"
 LINES = [
@@ -105,6 +106,23 @@ def test_sinks_setting_overrides_the_default_and_unknown_names_fail() -> None:
         Wiring(function_settings("cwl_to_search", {"SINKS": "search,nope"}), boto3.client)
     with pytest.raises(ConfigError, match="listed twice"):
         function_settings("cwl_to_search", {"SINKS": "search,search"})
+
+
+def test_search_template_options_reach_the_sink() -> None:
+    env = {
+        "SEARCH_URL": "http://127.0.0.1:9",
+        "SEARCH_REFRESH_INTERVAL": "30s",
+        "SEARCH_INDEX_MODE": "logsdb",
+    }
+    (sink,) = Wiring(function_settings("cwl_to_search", env), boto3.client).sinks_for(
+        ObjectRef("b", "k")
+    )
+    assert isinstance(sink, SearchSink)
+    assert (sink.refresh_interval, sink.index_mode) == ("30s", "logsdb")
+    with pytest.raises(ConfigError, match="SEARCH_REFRESH_INTERVAL='soon'"):
+        function_settings("cwl_to_search", {**env, "SEARCH_REFRESH_INTERVAL": "soon"})
+    with pytest.raises(ConfigError, match="SEARCH_INDEX_MODE"):
+        function_settings("cwl_to_search", {**env, "SEARCH_INDEX_MODE": "time_series"})
 
 
 def test_status_counts_wrap_their_own_search_sink_and_replay_through_search() -> None:

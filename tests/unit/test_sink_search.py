@@ -26,6 +26,7 @@ from logferry.sinks.search import (
     index_template,
     load_search_auth,
     make_client,
+    template_variants,
 )
 
 Actions = list[tuple[dict[str, Any], dict[str, Any]]]
@@ -65,6 +66,8 @@ class FakeEngine:
         self.script: list[Responder] = []
         self.templates: dict[str, dict[str, Any]] = {}
         self.template_puts = 0
+        self.unknown: tuple[str, ...] = ()
+        """Words (a field type, a setting) whose template this engine refuses with 400."""
 
     def bulk(self, body: bytes) -> tuple[int, dict[str, Any]]:
         lines = [json.loads(x) for x in body.splitlines() if x.strip()]
@@ -76,6 +79,10 @@ class FakeEngine:
     def template(self, method: str, name: str, body: bytes) -> tuple[int, dict[str, Any]]:
         if method == "PUT":
             self.template_puts += 1
+            refused = [word for word in self.unknown if f'"{word}"' in body.decode()]
+            if refused:
+                error = {"type": "mapper_parsing_exception", "reason": f"unknown {refused[0]}"}
+                return 400, {"error": error, "status": 400}
             self.templates[name] = json.loads(body)
             return 200, {"acknowledged": True}
         if name not in self.templates:
@@ -342,11 +349,83 @@ def test_newer_template_version_is_kept(engine: tuple[FakeEngine, str], kind: st
     assert fake.template_puts == 0 and fake.templates["logferry"]["version"] == 99
 
 
+@pytest.mark.parametrize(
+    ("unknown", "message", "mode", "puts"),
+    [
+        ((), "match_only_text", "logsdb", 1),
+        (("match_only_text",), "text", "logsdb", 2),  # Elasticsearch without mapper-extras
+        (("mode",), "match_only_text", None, 3),  # OpenSearch 2.12+
+        (("match_only_text", "mode"), "text", None, 4),  # OpenSearch before 2.12
+    ],
+)
+def test_template_falls_back_to_what_the_engine_accepts(
+    engine: tuple[FakeEngine, str],
+    kind: str,
+    unknown: tuple[str, ...],
+    message: str,
+    mode: str | None,
+    puts: int,
+) -> None:
+    fake, url = engine
+    fake.unknown = unknown
+    s = sink(url, kind, index_mode="logsdb", refresh_interval="2s")
+    s.add(event(1))
+    s.flush()
+    installed = fake.templates["logferry"]["template"]
+    assert installed["mappings"]["properties"]["message"]["type"] == message
+    assert installed["settings"].get("mode") == mode
+    assert installed["settings"]["refresh_interval"] == "2s"
+    assert fake.template_puts == puts and s.stats.shipped == 1
+    assert "template_errors" not in s.stats.extra
+
+
+def test_template_refused_in_every_variant_is_retried(engine: tuple[FakeEngine, str]) -> None:
+    fake, url = engine
+    fake.unknown = ("codec",)  # in every variant
+    s = sink(url, "elasticsearch")
+    s.add(event(1))
+    s.flush()
+    assert "logferry" not in fake.templates and s.stats.extra["template_errors"] == 1
+    fake.unknown = ()
+    s.add(event(2))
+    s.flush()
+    assert fake.templates["logferry"]["version"] == index_template(["x"])["version"]
+
+
+def test_template_variants_cheapest_first_without_repeats() -> None:
+    standard = template_variants(index_template(["x-*"]))
+    assert len(standard) == 2  # no index.mode to drop
+    logsdb = template_variants(index_template(["x-*"], index_mode="logsdb"))
+    assert [v["template"]["settings"].get("mode") for v in logsdb] == [
+        "logsdb",
+        "logsdb",
+        None,
+        None,
+    ]
+    plain = json.dumps(logsdb[1])
+    assert "match_only_text" not in plain and '"match_only_text"' in json.dumps(logsdb[0])
+    trail = logsdb[1]["template"]["mappings"]["properties"]["aws"]["properties"]["cloudtrail"]
+    assert trail["properties"]["request_parameters"] == {"type": "text", "norms": False}
+
+
+def test_template_settings_for_cost() -> None:
+    settings = index_template(["x-*"])["template"]["settings"]
+    assert settings["codec"] == "best_compression"
+    assert "refresh_interval" not in settings and "mode" not in settings  # engine defaults
+    assert (
+        index_template(["x-*"], refresh_interval="30s")["template"]["settings"]["refresh_interval"]
+        == "30s"
+    )
+
+
 def test_template_maps_ecs_fields() -> None:
     props = index_template(["x-*"])["template"]["mappings"]["properties"]
     assert props["http"]["properties"]["response"]["properties"]["status_code"]["type"] == "short"
     assert props["log"]["properties"]["offset"]["type"] == "long"
     assert props["url"]["properties"]["original"]["type"] == "keyword"
+    assert props["message"] == {"type": "match_only_text"}
+    assert props["trace"]["properties"]["id"] == {"type": "keyword", "doc_values": False}
+    assert props["aws"]["properties"]["vpcflow"]["properties"]["pkt_srcaddr"]["type"] == "ip"
     elb = props["aws"]["properties"]["elb"]["properties"]
     assert elb["request_processing_time"]["properties"]["sec"]["type"] == "float"
 

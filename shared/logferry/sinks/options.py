@@ -6,9 +6,13 @@ sink's client library (the search clients are only loaded by a function that shi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from logferry.config import ConfigError, option
+
+_TIME_VALUE = re.compile(r"-1|\d+(nanos|micros|ms|s|m|h|d)")
+"""An engine time value (``index.refresh_interval``)."""
 
 SEARCH_ENGINES = ("elasticsearch", "opensearch")
 SEARCH_AUTHS = ("none", "secret", "sigv4")
@@ -16,6 +20,7 @@ DEFAULT_IN_FLIGHT = 2
 """Bulk requests the search sink keeps in flight while the next batch is parsed."""
 DEFAULT_REQUEST_TIMEOUT = 30.0
 """Seconds one search request may take (shortened to the time the invocation has left)."""
+INDEX_MODES = ("standard", "logsdb")
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,21 @@ class SearchOptions:
         "INDEX_PREFIX",
         "logferry",
         "indices are `<prefix>-<dataset>-YYYY.MM.DD` by event time; the sink installs index "
-        "template `<prefix>` (version 2, ECS mappings, `index.mapping.ignore_malformed`)",
+        "template `<prefix>` (version 3: see [Index template](#index-template))",
+    )
+    refresh_interval: str | None = option(
+        "SEARCH_REFRESH_INTERVAL",
+        None,
+        "`index.refresh_interval` the index template sets (e.g. `1s`, `30s`, `-1`); unset: "
+        "the engine's default (Elasticsearch: 1s, skipped while a shard has no searches)",
+    )
+    index_mode: str = option(
+        "SEARCH_INDEX_MODE",
+        "standard",
+        "`logsdb`: the template asks for `index.mode: logsdb` (Elasticsearch 8.17+: synthetic "
+        "`_source`, less disk, more engine CPU: see [Index template](#index-template)); an "
+        "engine without it gets `standard`",
+        choices=INDEX_MODES,
     )
     in_flight: int = option(
         "SEARCH_IN_FLIGHT",
@@ -84,6 +103,11 @@ class SearchOptions:
             raise ConfigError(f"SEARCH_IN_FLIGHT={self.in_flight}: must be at least 1")
         if self.request_timeout <= 0:
             raise ConfigError(f"SEARCH_REQUEST_TIMEOUT={self.request_timeout}: must be > 0")
+        if self.refresh_interval and not _TIME_VALUE.fullmatch(self.refresh_interval):
+            raise ConfigError(
+                f"SEARCH_REFRESH_INTERVAL={self.refresh_interval!r}: a time such as 1s, 500ms, "
+                "1m, or -1 (never)"
+            )
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,8 @@ def _sigv4_signer(auth: SigV4Auth) -> opensearchpy.AWSV4SignerAuth:
 # -- engine adapters (index template) ---------------------------------------------------------
 class _Backend(Protocol):
     errors: tuple[type[Exception], ...]
+    refusals: tuple[type[Exception], ...]
+    """What a 400 answer raises: the engine does not know a setting or field type."""
 
     def template_version(self, name: str, timeout: float) -> int | None: ...
 
@@ -211,6 +213,7 @@ class _Backend(Protocol):
 class _Elasticsearch:
     client: elasticsearch.Elasticsearch
     errors: tuple[type[Exception], ...] = (elasticsearch.ApiError, elastic_transport.TransportError)
+    refusals: tuple[type[Exception], ...] = (elasticsearch.BadRequestError,)
 
     def template_version(self, name: str, timeout: float) -> int | None:
         try:
@@ -231,6 +234,7 @@ class _Elasticsearch:
 class _OpenSearch:
     client: opensearchpy.OpenSearch
     errors: tuple[type[Exception], ...] = (opensearchpy.TransportError,)
+    refusals: tuple[type[Exception], ...] = (opensearchpy.RequestError,)
 
     def template_version(self, name: str, timeout: float) -> int | None:
         try:
@@ -256,13 +260,50 @@ def _backend(client: SearchClient) -> _Backend:
 
 
 def index_template(
-    patterns: Sequence[str], replicas: int = 0, path: Path = TEMPLATE_FILE
+    patterns: Sequence[str],
+    replicas: int = 0,
+    path: Path = TEMPLATE_FILE,
+    refresh_interval: str | None = None,
+    index_mode: str = "standard",
 ) -> dict[str, Any]:
-    """The composable index template (ES 8 / OpenSearch 2+) for logferry's ECS documents."""
+    """The cheapest composable index template for logferry's ECS documents (ES 8 with
+    mapper-extras); :func:`template_variants` gives what older or other engines accept."""
     body: dict[str, Any] = json.loads(path.read_text())
     body["index_patterns"] = list(patterns)
-    body["template"]["settings"]["number_of_replicas"] = replicas
+    settings = body["template"]["settings"]
+    settings["number_of_replicas"] = replicas
+    if refresh_interval:
+        settings["refresh_interval"] = refresh_interval
+    if index_mode != "standard":
+        settings["mode"] = index_mode
     return body
+
+
+def template_variants(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """``body`` and its fallbacks, cheapest first: ``match_only_text`` as plain ``text``
+    (no mapper-extras module, OpenSearch < 2.12), no ``index.mode: logsdb`` (OpenSearch,
+    Elasticsearch < 8.17), then neither."""
+    plain = _plain_text(body)
+    variants = [body, plain, _without_index_mode(body), _without_index_mode(plain)]
+    return [v for n, v in enumerate(variants) if v not in variants[:n]]
+
+
+def _plain_text(node: Any) -> Any:
+    """A copy of ``node`` with every ``match_only_text`` mapping as norm-less ``text``."""
+    if isinstance(node, dict):
+        if node.get("type") == "match_only_text":
+            return {**node, "type": "text", "norms": False}
+        return {key: _plain_text(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain_text(value) for value in node]
+    return node
+
+
+def _without_index_mode(body: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``body`` without ``index.mode`` (stored ``_source``, no index sort)."""
+    copy: dict[str, Any] = json.loads(json.dumps(body))
+    copy["template"]["settings"].pop("mode", None)
+    return copy
 
 
 # -- the sink ----------------------------------------------------------------------------------
@@ -327,6 +368,8 @@ class SearchSink(SinkBase):
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         in_flight: int = DEFAULT_IN_FLIGHT,
         replicas: int = 0,
+        refresh_interval: str | None = None,
+        index_mode: str = "standard",
         install_template: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -345,6 +388,8 @@ class SearchSink(SinkBase):
         self.backoff_cap = backoff_cap
         self.request_timeout = request_timeout
         self.replicas = replicas
+        self.refresh_interval = refresh_interval
+        self.index_mode = index_mode
         self._backend = _backend(client)
         self._transport = bulk_transport(client)
         self._senders = InFlight(in_flight, "search-bulk")
@@ -447,13 +492,18 @@ class SearchSink(SinkBase):
         """Install the index template once per sink lifetime, unless a newer one is there."""
         if not self._template_pending:
             return
-        body = index_template([f"{self.prefix}-*"], self.replicas)
+        body = index_template(
+            [f"{self.prefix}-*"],
+            self.replicas,
+            refresh_interval=self.refresh_interval,
+            index_mode=self.index_mode,
+        )
         errors: tuple[type[Exception], ...] = (*self._backend.errors, DeadlineExceeded)
         try:
             timeout = self.deadline.timeout(self.request_timeout)
             current = self._backend.template_version(self.prefix, timeout)
             if current is None or current < body["version"]:
-                self._backend.put_template(self.prefix, body, self.deadline.timeout(timeout))
+                self._put_accepted(template_variants(body))
             self._template_pending = False
         except errors as exc:
             with self._lock:
@@ -461,6 +511,20 @@ class SearchSink(SinkBase):
             log.warning(
                 "search: index template %s not installed (will retry): %s", self.prefix, exc
             )
+
+    def _put_accepted(self, variants: list[dict[str, Any]]) -> None:
+        """Put the first (cheapest) variant the engine accepts; it refuses an unknown setting
+        or field type with 400. A refusal of the last one raises."""
+        *cheaper, last = variants
+        for body in cheaper:
+            try:
+                self._backend.put_template(
+                    self.prefix, body, self.deadline.timeout(self.request_timeout)
+                )
+                return
+            except self._backend.refusals as exc:
+                log.info("search: index template %s variant refused: %s", self.prefix, exc)
+        self._backend.put_template(self.prefix, last, self.deadline.timeout(self.request_timeout))
 
     def _ship(self, batch: list[BulkItem]) -> None:
         """Send ``batch`` (in a sender thread), retrying transient rejections and splitting
