@@ -190,7 +190,7 @@ def test_stacks_deploy_the_contract_functions() -> None:
 
 def test_local_stack_points_every_service_at_the_emulator() -> None:
     providers = (TERRAFORM / "stacks" / "local" / "providers.tf").read_text()
-    services = "s3 lambda logs iam sts sqs ssm secretsmanager apigateway events firehose"
+    services = "s3 lambda logs iam sts sqs ssm secretsmanager apigateway events firehose dynamodb"
     for service in services.split():
         assert re.search(rf"^\s+{service}\s+=\s+var\.aws_endpoint$", providers, re.M), service
     for flag in ("s3_use_path_style", "skip_credentials_validation", "skip_requesting_account_id"):
