@@ -472,7 +472,8 @@ def test_every_failure_queue_and_dlq_has_an_alarm_with_the_topic() -> None:
                 assert re.search(r'comparison_operator\s+=\s+"GreaterThanThreshold"', alarm.body)
                 assert re.search(r"threshold\s+=\s+0$", alarm.body, re.M)
         for alarm in alarms:
-            topic = r"var\.(function_settings\.)?alarm_sns_topic_arn"
+            # the pipeline's own alarms notify its topic: the given one or <prefix>-alarms
+            topic = r"(var\.(function_settings\.)?alarm_sns_topic_arn|local\.alarm_topic_arn)"
             assert re.search(rf"alarm_actions       = compact\(\[{topic}\]\)", alarm.body), (
                 alarm.name
             )

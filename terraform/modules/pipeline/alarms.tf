@@ -144,7 +144,7 @@ locals {
 resource "aws_cloudwatch_metric_alarm" "dead_end" {
   for_each = local.dead_end_alarms
 
-  alarm_name          = "${module.shipper[each.value.shipper].function_name}-${each.value.suffix}"
+  alarm_name          = "${var.name_prefix}-${each.value.shipper}-${each.value.suffix}"
   alarm_description   = "${module.shipper[each.value.shipper].function_name} ${each.value.what}: Sum of logferry ${each.value.metric} (every format) above ${each.value.threshold} in ${var.dead_end_alarms.period_seconds} s."
   comparison_operator = "GreaterThanThreshold"
   threshold           = each.value.threshold

@@ -169,27 +169,29 @@ module "shipper" {
   source   = "../lambda_function"
   for_each = local.enabled_shippers
 
-  function_name                   = "${var.name_prefix}-${each.key}"
-  description                     = local.all_shippers[each.key].description
-  package_path                    = "${var.build_dir}/${local.all_shippers[each.key].zip}.zip"
-  runtime                         = var.function_settings.runtime
-  timeout                         = var.function_settings.timeout
-  memory_size                     = var.function_settings.memory_size
-  log_retention_days              = var.function_settings.log_retention_days
-  create_alarms                   = var.function_settings.create_alarms
-  alarm_sns_topic_arn             = local.alarm_topic_arn
-  tracing_mode                    = var.function_settings.tracing_mode
-  reserved_concurrent_executions  = var.function_settings.reserved_concurrent_executions
+  function_name                  = "${var.name_prefix}-${each.key}"
+  description                    = local.all_shippers[each.key].description
+  package_path                   = "${var.build_dir}/${local.all_shippers[each.key].zip}.zip"
+  runtime                        = var.function_settings.runtime
+  timeout                        = var.function_settings.timeout
+  memory_size                    = var.function_settings.memory_size
+  log_retention_days             = var.function_settings.log_retention_days
+  create_alarms                  = var.function_settings.create_alarms
+  alarm_sns_topic_arn            = local.alarm_topic_arn
+  tracing_mode                   = var.function_settings.tracing_mode
+  reserved_concurrent_executions = var.function_settings.reserved_concurrent_executions
+  allow_self_invoke              = true
+  environment_variables          = local.shipper_env[each.key]
+  s3_write_arns                  = local.all_shippers[each.key].writes
+  log_group_arns                 = local.all_shippers[each.key].log_groups
+  secret_arns                    = compact([var.search_secret_arn])
+  search_domain_arns             = local.search_domain_arns
+  kms_key_arns                   = compact([var.bucket_kms_key_arn])
+  tags                           = var.tags
+
+  # Dead ends and checkpoints: the failures queue's retention, the checkpoints table's items.
   failure_queue_retention_seconds = var.failures_retention_seconds
   dynamodb_table_arns             = [aws_dynamodb_table.checkpoints.arn]
-  allow_self_invoke               = true
-  environment_variables           = local.shipper_env[each.key]
-  s3_write_arns                   = local.all_shippers[each.key].writes
-  log_group_arns                  = local.all_shippers[each.key].log_groups
-  secret_arns                     = compact([var.search_secret_arn])
-  search_domain_arns              = local.search_domain_arns
-  kms_key_arns                    = compact([var.bucket_kms_key_arn])
-  tags                            = var.tags
 
   # serverlog_to_csv also reads back (and copies from) the CSV its earlier parts wrote.
   s3_read_arns = concat(
@@ -202,13 +204,15 @@ module "raw_triggers" {
   source = "../s3_trigger"
   count  = length(local.enabled_shippers) > 0 ? 1 : 0
 
-  bucket_name           = module.raw.bucket_id
-  bucket_arn            = module.raw.bucket_arn
-  queue_name_prefix     = var.name_prefix
-  create_alarms         = var.function_settings.create_alarms
-  alarm_sns_topic_arn   = local.alarm_topic_arn
+  bucket_name         = module.raw.bucket_id
+  bucket_arn          = module.raw.bucket_arn
+  queue_name_prefix   = var.name_prefix
+  create_alarms       = var.function_settings.create_alarms
+  alarm_sns_topic_arn = local.alarm_topic_arn
+  tags                = var.tags
+
+  # How long each dead-letter queue keeps an S3 event for `logferry redrive --dlq`.
   dlq_retention_seconds = var.dlq_retention_seconds
-  tags                  = var.tags
 
   targets = {
     for name in local.enabled_shippers : name => {
