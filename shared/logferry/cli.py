@@ -158,13 +158,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def _register_optional(sub: Any) -> None:
     """Subcommands that live in their own modules."""
-    from logferry import backfill, replay
+    from logferry import backfill, redrive, replay
     from logferry.alerts import cli as alerts_cli
     from logferry.dashboards import cli as dashboards_cli
     from logferry.local import cli as local_cli
     from logferry.reports import cli as reports_cli
 
-    for module in (local_cli, replay, backfill, alerts_cli, reports_cli, dashboards_cli):
+    for module in (local_cli, replay, redrive, backfill, alerts_cli, reports_cli, dashboards_cli):
         module.register(sub)
 
 

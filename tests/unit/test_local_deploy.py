@@ -128,6 +128,38 @@ def test_deploys_the_stack_names_and_settings(endpoints: Endpoints, build_dir: P
     assert load_deployment() == d
 
 
+def test_deploys_the_checkpoints_table_and_dead_end_retention(
+    endpoints: Endpoints, build_dir: Path
+) -> None:
+    d = deploy(endpoints, build_dir, lambda _: None)
+    dynamodb = boto3_client("dynamodb", endpoints)
+    table = dynamodb.describe_table(TableName="logferry-checkpoints")["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = dynamodb.describe_time_to_live(TableName="logferry-checkpoints")
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+    backups = dynamodb.describe_continuous_backups(TableName="logferry-checkpoints")
+    recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+    lam = boto3_client("lambda", endpoints)
+    for name in d.functions():
+        env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        shipper = name not in (d.upload_function, d.alert_function)
+        assert (env.get("CHECKPOINT_TABLE") == "logferry-checkpoints") is shipper, name
+    policy = boto3_client("iam", endpoints).get_role_policy(
+        RoleName="logferry-cwl_to_search-role", PolicyName="logferry-cwl_to_search-policy"
+    )["PolicyDocument"]
+    (tables,) = [s for s in policy["Statement"] if s["Sid"] == "UseTables"]
+    assert tables["Resource"] == [
+        f"arn:aws:dynamodb:us-east-1:{d.account_id}:table/logferry-checkpoints"
+    ]
+    sqs = boto3_client("sqs", endpoints)
+    for queue in ("logferry-cwl_to_search-failures", "logferry-cwl_to_search-dlq"):
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])
+        assert got["Attributes"]["MessageRetentionPeriod"] == "1209600", queue
+
+
 def test_a_second_deploy_updates_and_never_duplicates(
     endpoints: Endpoints, build_dir: Path
 ) -> None:

@@ -100,6 +100,81 @@ def test_failed_async_invocation_is_retried_twice(aws: pytest.MonkeyPatch) -> No
     assert [event for _, event in runner.calls] == [{"n": 1}] * 3
 
 
+def _failure_queue(retries: int) -> str:
+    """A queue set as fn's OnFailure destination with `retries` retry attempts; its URL."""
+    sqs = boto3.client("sqs")
+    url = str(sqs.create_queue(QueueName="fn-failures")["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    boto3.client("lambda").put_function_event_invoke_config(
+        FunctionName="fn",
+        MaximumRetryAttempts=retries,
+        DestinationConfig={"OnFailure": {"Destination": arn["QueueArn"]}},
+    )
+    return url
+
+
+def _received(url: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if messages:
+            return [json.loads(m["Body"]) for m in messages]
+        time.sleep(0.05)
+    return []
+
+
+def test_exhausted_async_invocation_goes_to_the_on_failure_queue(
+    aws: pytest.MonkeyPatch,
+) -> None:
+    runner = FakeRunner(failures=5)
+    patch(aws, runner)
+    arn = create_function()
+    url = _failure_queue(retries=2)
+    boto3.client("lambda").invoke(FunctionName="fn", InvocationType="Event", Payload=b'{"n": 7}')
+    records = _received(url)
+    assert len(runner.calls) == 3
+    assert len(records) == 1
+    record = records[0]
+    assert record["version"] == "1.0"
+    assert record["timestamp"].endswith("Z")
+    context = record["requestContext"]
+    assert context["functionArn"] == f"{arn}:$LATEST"
+    assert context["condition"] == "RetriesExhausted"
+    assert context["approximateInvokeCount"] == 3
+    assert context["requestId"]
+    assert record["requestPayload"] == {"n": 7}
+    assert record["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
+    assert record["responsePayload"] == {"ok": True}
+
+
+def test_maximum_retry_attempts_zero_delivers_after_one_attempt(
+    aws: pytest.MonkeyPatch,
+) -> None:
+    runner = FakeRunner(failures=5)
+    patch(aws, runner)
+    create_function()
+    url = _failure_queue(retries=0)
+    boto3.client("lambda").invoke(FunctionName="fn", InvocationType="Event", Payload=b'{"n": 8}')
+    records = _received(url)
+    assert len(runner.calls) == 1
+    assert [r["requestContext"]["approximateInvokeCount"] for r in records] == [1]
+
+
+def test_a_successful_retry_delivers_nothing(aws: pytest.MonkeyPatch) -> None:
+    runner = FakeRunner(failures=1)
+    patch(aws, runner)
+    create_function()
+    url = _failure_queue(retries=2)
+    boto3.client("lambda").invoke(FunctionName="fn", InvocationType="Event", Payload=b'{"n": 9}')
+    wait_calls(runner, 2)
+    assert _received(url, timeout=0.3) == []
+
+
 def test_request_response_invoke_stays_synchronous(aws: pytest.MonkeyPatch) -> None:
     runner = FakeRunner(failures=1)
     patch(aws, runner)

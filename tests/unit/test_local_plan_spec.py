@@ -117,7 +117,8 @@ def function_module(plan: Plan, module: str, fn: Function) -> None:
         unknown={"policy": True, "role": True},
     )
     if fn.failure_queue:
-        plan.add(module, "aws_sqs_queue", "failures", {"name": fn.failure_queue}, index=0)
+        failures = {"name": fn.failure_queue, "message_retention_seconds": fn.failure_retention}
+        plan.add(module, "aws_sqs_queue", "failures", failures, index=0)
     plan.add(
         module,
         "aws_lambda_function_event_invoke_config",
@@ -177,7 +178,8 @@ def render(spec: StackSpec) -> dict[str, Any]:
             index=fn.key,
             unknown={"redrive_policy": True, "arn": True},
         )
-        plan.add(triggers, "aws_sqs_queue", "dlq", {"name": t.dlq}, index=fn.key)
+        dlq = {"name": t.dlq, "message_retention_seconds": t.dlq_retention}
+        plan.add(triggers, "aws_sqs_queue", "dlq", dlq, index=fn.key)
         plan.add(
             triggers,
             "aws_iam_role_policy",
@@ -243,6 +245,15 @@ def render(spec: StackSpec) -> dict[str, Any]:
             "throttling_burst_limit": route.throttle_burst,
         }
         plan.add(upload, "aws_api_gateway_method_settings", "this", {"settings": [throttle]})
+    for table in spec.tables:
+        values = {
+            "name": table.name,
+            "hash_key": table.hash_key,
+            "billing_mode": table.billing_mode,
+            "ttl": [{"attribute_name": table.ttl_attribute, "enabled": True}],
+            "point_in_time_recovery": [{"enabled": table.point_in_time_recovery}],
+        }
+        plan.add(ROOT, "aws_dynamodb_table", "checkpoints", values, unknown={"arn": True})
     for permission in spec.permissions:
         module = upload if "upload" in permission.function else alerting
         values = {
@@ -348,6 +359,24 @@ def _resource(plan: dict[str, Any], kind: str, index: Any = None) -> dict[str, A
     return walk(plan["planned_values"]["root_module"])  # type: ignore[no-any-return]
 
 
+def _named(
+    plan: dict[str, Any], kind: str, name: str, index: Any, module: str = ""
+) -> dict[str, Any]:
+    """The resource `kind.name[index]` in a module whose address contains `module`."""
+    found = []
+
+    def walk(node: dict[str, Any]) -> None:
+        for r in node.get("resources", []):
+            address = node.get("address", "")
+            if (r["type"], r["name"], r.get("index")) == (kind, name, index) and module in address:
+                found.append(r)
+        for child in node.get("child_modules", []):
+            walk(child)
+
+    walk(plan["planned_values"]["root_module"])
+    return found[0]  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize(
     ("seed", "field"),
     [
@@ -430,6 +459,28 @@ def _resource(plan: dict[str, Any], kind: str, index: Any = None) -> dict[str, A
             "versioned_buckets: local ['logferry-123456789012-us-east-1-analyzed', "
             "'logferry-123456789012-us-east-1-raw'] vs plan "
             "['logferry-123456789012-us-east-1-analyzed']",
+        ),
+        (
+            lambda p: _named(p, "aws_sqs_queue", "dlq", "cwl_to_search")["values"].update(
+                message_retention_seconds=60
+            ),
+            "function.cwl_to_search.trigger.dlq_retention: local 1209600 vs plan 60",
+        ),
+        (
+            lambda p: _named(p, "aws_sqs_queue", "failures", 0, "nginx_to_search")["values"].update(
+                message_retention_seconds=3600
+            ),
+            "function.nginx_to_search.failure_retention: local 1209600 vs plan 3600",
+        ),
+        (
+            lambda p: _resource(p, "aws_dynamodb_table")["values"].update(
+                ttl=[{"attribute_name": "expires_at", "enabled": False}]
+            ),
+            "table.logferry-checkpoints.ttl_attribute: local 'expires_at' vs plan ''",
+        ),
+        (
+            lambda p: _resource(p, "aws_dynamodb_table")["values"].update(hash_key="id"),
+            "table.logferry-checkpoints.hash_key",
         ),
         (
             lambda p: _resource(p, "aws_secretsmanager_secret")["values"].update(name="slack"),

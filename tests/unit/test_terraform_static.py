@@ -190,7 +190,7 @@ def test_stacks_deploy_the_contract_functions() -> None:
 
 def test_local_stack_points_every_service_at_the_emulator() -> None:
     providers = (TERRAFORM / "stacks" / "local" / "providers.tf").read_text()
-    services = "s3 lambda logs iam sts sqs ssm secretsmanager apigateway events firehose"
+    services = "s3 lambda logs iam sts sqs ssm secretsmanager apigateway events firehose dynamodb"
     for service in services.split():
         assert re.search(rf"^\s+{service}\s+=\s+var\.aws_endpoint$", providers, re.M), service
     for flag in ("s3_use_path_style", "skip_credentials_validation", "skip_requesting_account_id"):
@@ -472,7 +472,8 @@ def test_every_failure_queue_and_dlq_has_an_alarm_with_the_topic() -> None:
                 assert re.search(r'comparison_operator\s+=\s+"GreaterThanThreshold"', alarm.body)
                 assert re.search(r"threshold\s+=\s+0$", alarm.body, re.M)
         for alarm in alarms:
-            topic = r"var\.(function_settings\.)?alarm_sns_topic_arn"
+            # the pipeline's own alarms notify its topic: the given one or <prefix>-alarms
+            topic = r"(var\.(function_settings\.)?alarm_sns_topic_arn|local\.alarm_topic_arn)"
             assert re.search(rf"alarm_actions       = compact\(\[{topic}\]\)", alarm.body), (
                 alarm.name
             )

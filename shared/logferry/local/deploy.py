@@ -30,6 +30,7 @@ from logferry.local.spec import (
     Names,
     Route,
     StackSpec,
+    Table,
     Trigger,
     local_stack,
 )
@@ -145,6 +146,7 @@ class _Deployer:
         self.events = boto3_client("events", endpoints)
         self.secrets = boto3_client("secretsmanager", endpoints)
         self.apigw = boto3_client("apigateway", endpoints)
+        self.dynamodb = boto3_client("dynamodb", endpoints)
 
     def bucket(self, name: str, *, versioned: bool = False) -> None:
         try:
@@ -166,6 +168,36 @@ class _Deployer:
             if not _code("ResourceAlreadyExistsException", error):
                 raise
         self.logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+
+    def table(self, table: Table) -> None:
+        """Create the table (on demand, string hash key) if missing; set TTL and recovery."""
+        try:
+            self.dynamodb.describe_table(TableName=table.name)
+            what = "exists"
+        except ClientError as error:
+            if not _code("ResourceNotFoundException", error):
+                raise
+            self.dynamodb.create_table(
+                TableName=table.name,
+                BillingMode=table.billing_mode,
+                AttributeDefinitions=[{"AttributeName": table.hash_key, "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": table.hash_key, "KeyType": "HASH"}],
+                SSESpecification={"Enabled": True},
+            )
+            what = "created"
+        ttl = self.dynamodb.describe_time_to_live(TableName=table.name)["TimeToLiveDescription"]
+        if ttl.get("TimeToLiveStatus") != "ENABLED":
+            self.dynamodb.update_time_to_live(
+                TableName=table.name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+        self.dynamodb.update_continuous_backups(
+            TableName=table.name,
+            PointInTimeRecoverySpecification={
+                "PointInTimeRecoveryEnabled": table.point_in_time_recovery
+            },
+        )
+        self.progress(f"table {table.name}: {what}")
 
     def parameter(self, name: str, kind: str, value: str) -> None:
         self.ssm.put_parameter(Name=name, Value=value, Type=kind, Overwrite=True)
@@ -247,7 +279,7 @@ class _Deployer:
     def _async_config(self, fn: Function) -> None:
         destination: dict[str, Any] = {}
         if fn.failure_queue:
-            retention = {"MessageRetentionPeriod": "1209600"}
+            retention = {"MessageRetentionPeriod": str(fn.failure_retention)}
             _, arn = self.queue(fn.failure_queue, retention)
             destination = {"OnFailure": {"Destination": arn}}
         self.lam.put_function_event_invoke_config(
@@ -273,7 +305,8 @@ class _Deployer:
     def trigger_queue(self, fn: Function, trigger: Trigger, bucket_arn: str) -> str:
         """The SQS path: DLQ, queue with redrive and S3 policy, event source mapping."""
         assert trigger.queue and trigger.dlq
-        _, dlq_arn = self.queue(trigger.dlq, {"MessageRetentionPeriod": "1209600"})
+        dlq_retention = {"MessageRetentionPeriod": str(trigger.dlq_retention)}
+        _, dlq_arn = self.queue(trigger.dlq, dlq_retention)
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": trigger.max_receive_count}
         attributes = {
             "VisibilityTimeout": str(trigger.visibility_timeout),
@@ -461,6 +494,8 @@ def deploy(
         step.bucket(bucket, versioned=bucket in spec.versioned_buckets)
     for group in spec.log_groups:
         step.log_group(group.name, group.retention_days)
+    for table in spec.tables:
+        step.table(table)
     for parameter in spec.parameters:
         step.parameter(parameter.name, parameter.type, parameter.value)
     names = Names(prefix, inputs.account_id, REGION)

@@ -3,7 +3,10 @@
 Run as `python -m logferry.local.emulator --port N`. Patches applied to moto 5.2.5:
 - `LambdaFunction._invoke_lambda` (every invoke path ends there) runs the zip via `HostRunner`;
 - S3 notifications, EventBridge targets and `InvocationType=Event` go to an asynchronous
-  worker queue, retried twice on function error like AWS (moto runs them inside the request);
+  worker queue, retried on function error like AWS (the event invoke config's
+  MaximumRetryAttempts, at most as many times as there are retry delays; moto runs them inside
+  the request); after the last retry the record AWS sends goes to the OnFailure SQS
+  destination (`failure_record`, condition RetriesExhausted);
 - SQS event source mappings are detached from moto's synchronous call inside SendMessage and
   run by `sqs_poller.SqsPoller` as Lambda does (batches, visibility timeout, batch item
   failures, the queue's redrive policy). S3 `QueueConfigurations` reach SQS unpatched, with
@@ -26,7 +29,9 @@ import sys
 import threading
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -68,23 +73,76 @@ class AsyncInvoker:
         while True:
             job = self.jobs.get()
             try:
-                errored = self._run(job)
+                self._attempt(job)
             except Exception as error:  # a missing function must not kill the worker
                 print(f"async invoke of {job.function_arn} failed: {error!r}", file=sys.stderr)
-                continue
-            if errored and job.attempt < len(self.retry_delays):
-                retry = dataclasses.replace(job, attempt=job.attempt + 1)
-                timer = threading.Timer(self.retry_delays[job.attempt], self.jobs.put, (retry,))
-                timer.daemon = True
-                timer.start()
 
-    @staticmethod
-    def _run(job: AsyncJob) -> bool:
+    def _attempt(self, job: AsyncJob) -> None:
+        """Run `job`; on error retry it later, or after the last retry deliver its failure."""
         from moto.awslambda.utils import get_backend
 
         function = get_backend(job.account_id, job.region).get_function(job.function_arn)
-        _, errored, _ = function._invoke_lambda(event=job.body)
-        return bool(errored)
+        payload, errored, _ = function._invoke_lambda(event=job.body)
+        if not errored:
+            return
+        config = _invoke_config(function)
+        retries = min(int(config.get("MaximumRetryAttempts", 2)), len(self.retry_delays))
+        if job.attempt < retries:
+            retry = dataclasses.replace(job, attempt=job.attempt + 1)
+            timer = threading.Timer(self.retry_delays[job.attempt], self.jobs.put, (retry,))
+            timer.daemon = True
+            timer.start()
+            return
+        destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if destination:
+            record = failure_record(function.function_arn, job, str(payload))
+            _send_to_queue(destination, json.dumps(record))
+
+
+def _invoke_config(function: Any) -> dict[str, Any]:
+    """The function's latest event invoke config (moto appends one per put), or {}."""
+    configs = function.event_invoke_config
+    return dict(configs[-1].config) if configs else {}
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def failure_record(
+    function_arn: str, job: AsyncJob, payload: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """The record Lambda sends an OnFailure destination when an async invocation's retries
+    are exhausted (the function's error `payload` as responsePayload)."""
+    when = now or datetime.now(UTC)
+    return {
+        "version": "1.0",
+        "timestamp": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": job.attempt + 1,
+        },
+        "requestPayload": _json_or_text(job.body),
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
+        "responsePayload": _json_or_text(payload),
+    }
+
+
+def _send_to_queue(queue_arn: str, body: str) -> None:
+    """SendMessage to the SQS queue `queue_arn` inside this moto process."""
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account_id, name = queue_arn.split(":", 5)
+    sqs_backends[account_id][region].send_message(name, body)
 
 
 def function_spec(function: Any) -> FunctionSpec:

@@ -25,6 +25,7 @@ from logferry.local.spec import (
     Schedule,
     Secret,
     StackSpec,
+    Table,
     Trigger,
 )
 
@@ -160,6 +161,7 @@ class _Reading:
             reserved_concurrency=_v(v, "reserved_concurrent_executions"),
             log_retention_days=_v(group, "retention_in_days"),
             failure_queue=_v(failures, "name"),
+            failure_retention=_v(failures, "message_retention_seconds"),
             maximum_retry_attempts=_v(invoke, "maximum_retry_attempts"),
             maximum_event_age=_v(invoke, "maximum_event_age_in_seconds"),
         )
@@ -178,6 +180,7 @@ class _Reading:
                         found[key] = Trigger(bucket, prefix, suffix, via, response_types=())
                         continue
                     queue = self.keyed("aws_sqs_queue", module, "this", key)
+                    dlq = self.keyed("aws_sqs_queue", module, "dlq", key)
                     esm = self.keyed("aws_lambda_event_source_mapping", module, "this", key)
                     found[key] = Trigger(
                         bucket,
@@ -185,7 +188,8 @@ class _Reading:
                         suffix,
                         via,
                         queue=_v(queue, "name"),
-                        dlq=_v(self.keyed("aws_sqs_queue", module, "dlq", key), "name"),
+                        dlq=_v(dlq, "name"),
+                        dlq_retention=_v(dlq, "message_retention_seconds"),
                         batch_size=_v(esm, "batch_size"),
                         max_receive_count=_max_receives(_v(queue, "redrive_policy")),
                         visibility_timeout=_v(queue, "visibility_timeout_seconds"),
@@ -280,6 +284,20 @@ def spec_from_plan(plan: dict[str, Any]) -> StackSpec:
             )
             for r in reading.of("aws_lambda_permission")
         ),
+        tables=tuple(_table(r.values) for r in reading.of("aws_dynamodb_table")),
+    )
+
+
+def _table(values: dict[str, Any]) -> Table:
+    """A planned aws_dynamodb_table as a `Table` (its TTL attribute only when TTL is on)."""
+    ttl = _one(_v(values, "ttl"))
+    recovery = _one(_v(values, "point_in_time_recovery"))
+    return Table(
+        name=_v(values, "name"),
+        hash_key=_v(values, "hash_key"),
+        ttl_attribute=ttl.get("attribute_name", "") if ttl.get("enabled") else "",
+        billing_mode=_v(values, "billing_mode"),
+        point_in_time_recovery=bool(recovery.get("enabled")),
     )
 
 
@@ -377,4 +395,5 @@ def divergences(local: StackSpec, plan: dict[str, Any]) -> list[str]:
     _compare("schedule", _by(local.schedules, "name"), _by(planned.schedules, "name"), out)
     _compare("route", _by(local.routes, "api"), _by(planned.routes, "api"), out)
     _compare("permission", _permissions(local), _permissions(planned), out)
+    _compare("table", _by(local.tables, "name"), _by(planned.tables, "name"), out)
     return out

@@ -23,6 +23,8 @@ MAX_RECEIVE_COUNT = 5
 QUARANTINE_PREFIX = "quarantine"
 INDEX_PREFIX = "logferry"
 STAGE = "v1"
+SQS_MAX_RETENTION = 1209600
+"""14 days: the default retention of the failures queues and DLQs (the SQS maximum)."""
 ALERT_SCHEDULE = "rate(5 minutes)"
 PREFIXES = {
     "alb": "alb/AWSLogs/",
@@ -50,6 +52,8 @@ class Inputs:
     search_engine: str = "elasticsearch"
     upload_allowed_cidrs: tuple[str, ...] = ("127.0.0.1/32",)
     alert_rules_json: str = '{"rules": []}'
+    failures_retention_seconds: int = SQS_MAX_RETENTION
+    dlq_retention_seconds: int = SQS_MAX_RETENTION
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class Trigger:
     """"sqs" (bucket -> queue -> event source mapping) or "s3" (bucket -> function)."""
     queue: str | None = None
     dlq: str | None = None
+    dlq_retention: int = SQS_MAX_RETENTION
     batch_size: int = BATCH_SIZE
     max_receive_count: int = MAX_RECEIVE_COUNT
     visibility_timeout: int = 6 * SHIPPER_TIMEOUT
@@ -100,6 +105,8 @@ class Function:
     log_retention_days: int = LOG_RETENTION_DAYS
     failure_queue: str | None = None
     """SQS queue of the asynchronous on-failure destination (None: no destination)."""
+    failure_retention: int | None = SQS_MAX_RETENTION
+    """Its message retention in seconds (None without a failure queue)."""
     maximum_retry_attempts: int = 2
     maximum_event_age: int = 21600
     trigger: Trigger | None = None
@@ -119,6 +126,18 @@ class Function:
     def log_group(self) -> str:
         """The function's CloudWatch Logs group."""
         return f"/aws/lambda/{self.name}"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table: on-demand, one string hash key, TTL on one attribute, encrypted,
+    with point-in-time recovery (the pipeline module's checkpoints table)."""
+
+    name: str
+    hash_key: str = "pk"
+    ttl_attribute: str = "expires_at"
+    billing_mode: str = "PAY_PER_REQUEST"
+    point_in_time_recovery: bool = True
 
 
 @dataclass(frozen=True)
@@ -191,6 +210,7 @@ class StackSpec:
     schedules: tuple[Schedule, ...] = ()
     routes: tuple[Route, ...] = ()
     permissions: tuple[Permission, ...] = ()
+    tables: tuple[Table, ...] = ()
 
     def function(self, key: str) -> Function:
         """The function with `key` (e.g. "alb_to_cloudwatch"); KeyError names it."""
@@ -219,6 +239,11 @@ class Names:
     def arn(self, service: str, resource: str) -> str:
         """An ARN in this account and region."""
         return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
+
+    @property
+    def checkpoint_table(self) -> str:
+        """The DynamoDB table of per-object progress (every shipper's CHECKPOINT_TABLE)."""
+        return f"{self.prefix}-checkpoints"
 
     @property
     def alb_log_group(self) -> str:
@@ -253,6 +278,7 @@ class Names:
 
 def _shipper(
     names: Names,
+    inputs: Inputs,
     key: str,
     package: str,
     description: str,
@@ -265,7 +291,15 @@ def _shipper(
 ) -> Function:
     name = names.function(key)
     raw = names.bucket("raw")
-    trigger = Trigger(raw, prefix, suffix, "sqs", names.function(key), f"{names.function(key)}-dlq")
+    trigger = Trigger(
+        raw,
+        prefix,
+        suffix,
+        "sqs",
+        names.function(key),
+        f"{names.function(key)}-dlq",
+        dlq_retention=inputs.dlq_retention_seconds,
+    )
     quarantine = f"arn:aws:s3:::{names.bucket('quarantine')}/{QUARANTINE_PREFIX}*"
     statements = [
         Statement(
@@ -288,7 +322,10 @@ def _shipper(
             "logs:DescribeLogStreams",
         )
         statements.append(Statement("WriteLogGroups", actions, arns))
+    table = names.arn("dynamodb", f"table/{names.checkpoint_table}")
+    items = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
     statements += [
+        Statement("UseTables", items, (table,)),
         Statement("SendFailures", ("sqs:SendMessage",), (names.arn("sqs", f"{name}-failures"),)),
         Statement(
             "InvokeSelf", ("lambda:InvokeFunction",), (names.arn("lambda", f"function:{name}"),)
@@ -299,8 +336,9 @@ def _shipper(
         name,
         package,
         description,
-        env,
+        {**env, "CHECKPOINT_TABLE": names.checkpoint_table},
         failure_queue=f"{name}-failures",
+        failure_retention=inputs.failures_retention_seconds,
         trigger=trigger,
         statements=tuple(statements),
     )
@@ -324,6 +362,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
     shippers = [
         _shipper(
             names,
+            inputs,
             "alb_to_cloudwatch",
             "alb_to_cloudwatch",
             "ALB access logs from S3 to CloudWatch Logs and search",
@@ -334,6 +373,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
         ),
         _shipper(
             names,
+            inputs,
             "cwl_to_search",
             "cwl_to_search",
             "CloudWatch Logs subscription data (Firehose objects) to search",
@@ -342,6 +382,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
         ),
         _shipper(
             names,
+            inputs,
             "access_log_to_search",
             "access_log_to_search",
             "Apache/nginx access logs (Kinesis Agent via Firehose) to search",
@@ -350,6 +391,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
         ),
         _shipper(
             names,
+            inputs,
             "serverlog_to_csv",
             "serverlog_to_csv",
             "Uploaded uptime+vmstat server logs to CSV",
@@ -362,6 +404,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
     shippers += [
         _shipper(
             names,
+            inputs,
             f"{source}_to_search",
             "access_log_to_search",
             f"{log_format} logs under {prefix} to search",
@@ -385,6 +428,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
         },
         timeout=10,
         memory=256,
+        failure_retention=None,
         statements=(
             Statement(
                 "WriteObjects",
@@ -476,6 +520,7 @@ def local_stack(inputs: Inputs) -> StackSpec:
                 names.function("upload_url"), "AllowApiGatewayInvoke", "apigateway.amazonaws.com"
             ),
         ),
+        tables=(Table(names.checkpoint_table),),
     )
 
 

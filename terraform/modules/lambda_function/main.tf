@@ -31,6 +31,11 @@ locals {
         actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
         resources = flatten([for a in var.search_domain_arns : [a, "${a}/*"]])
       },
+      {
+        sid       = "UseTables"
+        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        resources = var.dynamodb_table_arns
+      },
       { sid = "UseKmsKeys", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = var.kms_key_arns },
       { sid = "SendFailures", actions = ["sqs:SendMessage"], resources = aws_sqs_queue.failures[*].arn },
       { sid = "InvokeSelf", actions = ["lambda:InvokeFunction"], resources = var.allow_self_invoke ? [local.own_arn] : [] },
@@ -119,7 +124,7 @@ resource "aws_sqs_queue" "failures" {
   count = var.create_failure_queue ? 1 : 0
 
   name                      = "${var.function_name}-failures"
-  message_retention_seconds = 1209600
+  message_retention_seconds = var.failure_queue_retention_seconds
   sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
   kms_master_key_id         = var.kms_key_arn
   tags                      = var.tags

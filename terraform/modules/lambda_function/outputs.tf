@@ -51,3 +51,8 @@ output "alarm_names" {
     aws_cloudwatch_metric_alarm.failures[*].alarm_name,
   )
 }
+
+output "failure_queue_retention_seconds" {
+  description = "How long the failures queue keeps a record (its message_retention_seconds), or null without one."
+  value       = try(aws_sqs_queue.failures[0].message_retention_seconds, null)
+}

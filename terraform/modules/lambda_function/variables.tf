@@ -207,6 +207,17 @@ variable "search_domain_arns" {
   }
 }
 
+variable "dynamodb_table_arns" {
+  description = "DynamoDB tables the function reads and writes items of (GetItem, PutItem, UpdateItem, DeleteItem; no scans or queries)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.dynamodb_table_arns : can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+$", a))])
+    error_message = "dynamodb_table_arns must be DynamoDB table ARNs (arn:aws:dynamodb:<region>:<account>:table/<name>)."
+  }
+}
+
 variable "kms_key_arns" {
   description = "KMS key ARNs the function may use to decrypt and encrypt data (e.g. SSE-KMS buckets, CMK secrets)."
   type        = list(string)
@@ -223,6 +234,17 @@ variable "create_failure_queue" {
   description = "Create an SQS queue <name>-failures as the on-failure destination of asynchronous invocations."
   type        = bool
   default     = true
+}
+
+variable "failure_queue_retention_seconds" {
+  description = "How long the failures queue keeps a record (`logferry redrive --failures-queue` sends it back), 60 seconds to 14 days (1209600, the SQS maximum and the default)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.failure_queue_retention_seconds >= 60 && var.failure_queue_retention_seconds <= 1209600
+    error_message = "failure_queue_retention_seconds must be between 60 and 1209600 (14 days, the SQS maximum)."
+  }
 }
 
 variable "maximum_retry_attempts" {

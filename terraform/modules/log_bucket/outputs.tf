@@ -27,3 +27,8 @@ output "versioning" {
   description = "Whether object versioning is on (an overwrite keeps the previous version)."
   value       = length(aws_s3_bucket_versioning.this) == 1
 }
+
+output "expiration_days" {
+  description = "Days after which objects expire (the lifecycle rule's expiration), or null when they are kept."
+  value       = var.expiration_days
+}

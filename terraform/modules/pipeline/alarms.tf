@@ -120,3 +120,63 @@ resource "aws_sns_topic_subscription" "alarm_email" {
   protocol  = "email"
   endpoint  = each.value
 }
+
+# Dead ends: what a shipper could not ship. Each shipper publishes Parked, Failed and
+# ObjectErrors per object (shared/logferry/metrics.py: namespace logferry, dimensions service =
+# the function name and format = the object's format). The format varies by object (auto
+# picks one per key), and an alarm on a plain metric must name every dimension, so these
+# alarms sum over all formats with a Metrics Insights query. Parked > 0 is quarantine growth
+# as it happens (every parked record is a write to the quarantine); the quarantine bucket's
+# daily NumberOfObjects (S3 storage metrics are per bucket and storage type, no filters) says
+# parked records still wait for `logferry replay`, a day after they were parked.
+locals {
+  dead_end_metrics = {
+    parked        = { metric = "Parked", threshold = var.dead_end_alarms.parked_threshold, what = "parked records in the quarantine" }
+    failed        = { metric = "Failed", threshold = var.dead_end_alarms.failed_threshold, what = "failed to ship records" }
+    object-errors = { metric = "ObjectErrors", threshold = var.dead_end_alarms.object_errors_threshold, what = "could not read or process objects" }
+  }
+  dead_end_alarms = var.function_settings.create_alarms ? {
+    for pair in setproduct(local.enabled_shippers, keys(local.dead_end_metrics)) :
+    "${pair[0]}/${pair[1]}" => merge(local.dead_end_metrics[pair[1]], { shipper = pair[0], suffix = pair[1] })
+  } : {}
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_end" {
+  for_each = local.dead_end_alarms
+
+  alarm_name          = "${var.name_prefix}-${each.value.shipper}-${each.value.suffix}"
+  alarm_description   = "${module.shipper[each.value.shipper].function_name} ${each.value.what}: Sum of logferry ${each.value.metric} (every format) above ${each.value.threshold} in ${var.dead_end_alarms.period_seconds} s."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.threshold
+  evaluation_periods  = var.dead_end_alarms.evaluation_periods
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([local.alarm_topic_arn])
+  ok_actions          = compact([local.alarm_topic_arn])
+  tags                = var.tags
+
+  metric_query {
+    id          = "total"
+    expression  = "SELECT SUM(${each.value.metric}) FROM SCHEMA(\"logferry\", format, service) WHERE service = '${module.shipper[each.value.shipper].function_name}'"
+    period      = var.dead_end_alarms.period_seconds
+    return_data = true
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "quarantine_objects" {
+  count = var.function_settings.create_alarms ? 1 : 0
+
+  alarm_name          = "${var.name_prefix}-quarantine-objects"
+  alarm_description   = "The quarantine bucket ${module.quarantine.bucket_id} holds more than ${var.dead_end_alarms.quarantine_objects_threshold} objects: parked records wait for `logferry replay` (they expire after ${coalesce(var.quarantine_expiration_days, 0)} days; 0 = never)."
+  namespace           = "AWS/S3"
+  metric_name         = "NumberOfObjects"
+  dimensions          = { BucketName = module.quarantine.bucket_id, StorageType = "AllStorageTypes" }
+  statistic           = "Average"
+  period              = 86400
+  evaluation_periods  = 1
+  threshold           = var.dead_end_alarms.quarantine_objects_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([local.alarm_topic_arn])
+  ok_actions          = compact([local.alarm_topic_arn])
+  tags                = var.tags
+}

@@ -98,6 +98,12 @@ locals {
     } : name if on
   ], [for name in keys(var.log_sources) : "${name}_to_search"]))
   search_shippers = setsubtract(local.enabled_shippers, ["serverlog_to_csv"])
+  # What each enabled shipper's environment holds: its own, and the checkpoints table
+  # (checkpoints.tf) in which every shipper records per-object progress.
+  shipper_env = {
+    for name in local.enabled_shippers :
+    name => merge(local.all_shippers[name].env, { CHECKPOINT_TABLE = aws_dynamodb_table.checkpoints.name })
+  }
 }
 
 module "raw" {
@@ -130,8 +136,10 @@ module "quarantine" {
   bucket_name     = local.bucket_names.quarantine
   force_destroy   = var.force_destroy_buckets
   kms_key_arn     = var.bucket_kms_key_arn
-  expiration_days = 90
-  tags            = var.tags
+  expiration_days = var.quarantine_expiration_days
+  # Parked records move to STANDARD_IA after 30 days, unless they expire by then.
+  transition_to_ia_days = try(var.quarantine_expiration_days > 30, true) ? 30 : null
+  tags                  = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "alb" {
@@ -173,13 +181,17 @@ module "shipper" {
   tracing_mode                   = var.function_settings.tracing_mode
   reserved_concurrent_executions = var.function_settings.reserved_concurrent_executions
   allow_self_invoke              = true
-  environment_variables          = local.all_shippers[each.key].env
+  environment_variables          = local.shipper_env[each.key]
   s3_write_arns                  = local.all_shippers[each.key].writes
   log_group_arns                 = local.all_shippers[each.key].log_groups
   secret_arns                    = compact([var.search_secret_arn])
   search_domain_arns             = local.search_domain_arns
   kms_key_arns                   = compact([var.bucket_kms_key_arn])
   tags                           = var.tags
+
+  # Dead ends and checkpoints: the failures queue's retention, the checkpoints table's items.
+  failure_queue_retention_seconds = var.failures_retention_seconds
+  dynamodb_table_arns             = [aws_dynamodb_table.checkpoints.arn]
 
   # serverlog_to_csv also reads back (and copies from) the CSV its earlier parts wrote.
   s3_read_arns = concat(
@@ -198,6 +210,9 @@ module "raw_triggers" {
   create_alarms       = var.function_settings.create_alarms
   alarm_sns_topic_arn = local.alarm_topic_arn
   tags                = var.tags
+
+  # How long each dead-letter queue keeps an S3 event for `logferry redrive --dlq`.
+  dlq_retention_seconds = var.dlq_retention_seconds
 
   targets = {
     for name in local.enabled_shippers : name => {

@@ -66,9 +66,26 @@ output "alarm_topic_arn" {
   value       = local.alarm_topic_arn
 }
 
+output "checkpoint_table_name" {
+  description = "DynamoDB table of per-object progress (every shipper's CHECKPOINT_TABLE)."
+  value       = aws_dynamodb_table.checkpoints.name
+}
+
+output "failure_queue_urls" {
+  description = "Each shipper's failures queue (asynchronous on-failure destination), for `logferry redrive --failures-queue`."
+  value       = { for k, m in module.shipper : k => m.failure_queue_url if m.failure_queue_url != null }
+}
+
+output "dead_letter_queue_urls" {
+  description = "Each trigger queue's dead-letter queue (when trigger_via_sqs), for `logferry redrive --dlq`."
+  value       = try(module.raw_triggers[0].dead_letter_queue_urls, {})
+}
+
 output "alarm_names" {
-  description = "Names of every CloudWatch alarm of the pipeline (functions' errors, throttles and failure queues; trigger dead-letter queues)."
+  description = "Names of every CloudWatch alarm of the pipeline (functions' errors, throttles and failure queues; trigger dead-letter queues; shippers' parked, failed and object-error counts; quarantine objects)."
   value = sort(concat(
+    [for a in aws_cloudwatch_metric_alarm.dead_end : a.alarm_name],
+    aws_cloudwatch_metric_alarm.quarantine_objects[*].alarm_name,
     flatten([for m in module.shipper : m.alarm_names]),
     flatten([for m in module.upload : m.alarm_names]),
     flatten([for m in module.alerting : m.alarm_names]),

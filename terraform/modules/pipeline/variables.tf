@@ -341,3 +341,65 @@ variable "log_sources" {
     error_message = "log_sources prefixes must differ (S3 refuses overlapping notification filters)."
   }
 }
+
+variable "failures_retention_seconds" {
+  description = "How long each shipper's failures queue (<function>-failures, the asynchronous on-failure destination) keeps a record for `logferry redrive --failures-queue`: 60 seconds to 14 days (1209600, the SQS maximum and the default)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.failures_retention_seconds >= 60 && var.failures_retention_seconds <= 1209600
+    error_message = "failures_retention_seconds must be between 60 and 1209600 (14 days, the SQS maximum)."
+  }
+}
+
+variable "dlq_retention_seconds" {
+  description = "How long each trigger queue's dead-letter queue (<name_prefix>-<key>-dlq) keeps an S3 event for `logferry redrive --dlq`: 60 seconds to 14 days (1209600, the SQS maximum and the default)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.dlq_retention_seconds >= 60 && var.dlq_retention_seconds <= 1209600
+    error_message = "dlq_retention_seconds must be between 60 and 1209600 (14 days, the SQS maximum)."
+  }
+}
+
+variable "quarantine_expiration_days" {
+  description = "Days after which parked records in the quarantine bucket expire (`logferry replay` ships them until then); null keeps them. Kept longer than 30 days, they move to STANDARD_IA at 30."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.quarantine_expiration_days == null || try(var.quarantine_expiration_days >= 1, false)
+    error_message = "quarantine_expiration_days must be null or at least 1."
+  }
+}
+
+variable "dead_end_alarms" {
+  description = "Alarms on what the shippers could not ship (when function_settings.create_alarms): per shipper, the sums of its Parked, Failed and ObjectErrors metrics over period_seconds above their thresholds for evaluation_periods periods; and the quarantine bucket's daily NumberOfObjects above quarantine_objects_threshold (parked records waiting for `logferry replay`)."
+  type = object({
+    period_seconds               = optional(number, 300)
+    evaluation_periods           = optional(number, 1)
+    parked_threshold             = optional(number, 0)
+    failed_threshold             = optional(number, 0)
+    object_errors_threshold      = optional(number, 0)
+    quarantine_objects_threshold = optional(number, 0)
+  })
+  default = {}
+
+  validation {
+    condition     = var.dead_end_alarms.period_seconds >= 60 && var.dead_end_alarms.period_seconds % 60 == 0
+    error_message = "dead_end_alarms.period_seconds must be a multiple of 60 (Metrics Insights alarms), at least 60."
+  }
+  validation {
+    condition     = var.dead_end_alarms.evaluation_periods >= 1 && var.dead_end_alarms.period_seconds * var.dead_end_alarms.evaluation_periods <= 86400
+    error_message = "dead_end_alarms.evaluation_periods must be at least 1, and period_seconds x evaluation_periods at most one day."
+  }
+  validation {
+    condition = alltrue([for t in [
+      var.dead_end_alarms.parked_threshold, var.dead_end_alarms.failed_threshold,
+      var.dead_end_alarms.object_errors_threshold, var.dead_end_alarms.quarantine_objects_threshold,
+    ] : t >= 0])
+    error_message = "dead_end_alarms thresholds must be 0 or more (an alarm fires above its threshold)."
+  }
+}

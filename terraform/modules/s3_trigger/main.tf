@@ -20,7 +20,7 @@ resource "aws_sqs_queue" "dlq" {
   for_each = local.queued
 
   name                      = "${var.queue_name_prefix}-${each.key}-dlq"
-  message_retention_seconds = 1209600
+  message_retention_seconds = var.dlq_retention_seconds
   sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
   kms_master_key_id         = var.kms_key_arn
   tags                      = var.tags

@@ -22,3 +22,13 @@ output "alarm_names" {
   description = "Names of the dead-letter queue alarms, keyed by target (via_sqs targets, with create_alarms)."
   value       = { for k, a in aws_cloudwatch_metric_alarm.dlq : k => a.alarm_name }
 }
+
+output "dead_letter_queue_urls" {
+  description = "URL of each via_sqs target's dead-letter queue, keyed by target (for `logferry redrive --dlq`)."
+  value       = { for k, q in aws_sqs_queue.dlq : k => q.url }
+}
+
+output "dlq_retention_seconds" {
+  description = "How long the dead-letter queues keep an S3 event (their message_retention_seconds)."
+  value       = var.dlq_retention_seconds
+}

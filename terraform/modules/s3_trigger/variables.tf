@@ -78,6 +78,17 @@ variable "queue_name_prefix" {
   }
 }
 
+variable "dlq_retention_seconds" {
+  description = "How long each dead-letter queue keeps an S3 event (`logferry redrive --dlq` moves it back), 60 seconds to 14 days (1209600, the SQS maximum and the default). Keep it above the trigger queue's 4 days: SQS keeps a moved message's original enqueue time."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.dlq_retention_seconds >= 60 && var.dlq_retention_seconds <= 1209600
+    error_message = "dlq_retention_seconds must be between 60 and 1209600 (14 days, the SQS maximum)."
+  }
+}
+
 variable "create_alarms" {
   description = "Create a CloudWatch alarm <queue_name_prefix>-<key>-dlq-queued on messages in each dead-letter queue."
   type        = bool

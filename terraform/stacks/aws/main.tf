@@ -29,6 +29,10 @@ module "logferry" {
   alarm_email_addresses       = var.alarm_email_addresses
   slack_webhook_url           = var.slack_webhook_url
   secret_recovery_window_days = var.secret_recovery_window_days
+  failures_retention_seconds  = var.failures_retention_seconds
+  dlq_retention_seconds       = var.dlq_retention_seconds
+  quarantine_expiration_days  = var.quarantine_expiration_days
+  dead_end_alarms             = var.dead_end_alarms
 
   function_settings = {
     runtime                        = var.lambda_runtime

@@ -42,3 +42,18 @@ output "alarm_names" {
   description = "Every CloudWatch alarm of the deployment."
   value       = module.logferry.alarm_names
 }
+
+output "failure_queue_urls" {
+  description = "Each shipper's failures queue, for `logferry redrive --failures-queue URL`."
+  value       = module.logferry.failure_queue_urls
+}
+
+output "dead_letter_queue_urls" {
+  description = "Each trigger queue's dead-letter queue, for `logferry redrive --dlq URL`."
+  value       = module.logferry.dead_letter_queue_urls
+}
+
+output "checkpoint_table_name" {
+  description = "DynamoDB table of per-object progress (CHECKPOINT_TABLE)."
+  value       = module.logferry.checkpoint_table_name
+}

@@ -198,3 +198,34 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "failures_retention_seconds" {
+  description = "How long each shipper's failures queue keeps a record for `logferry redrive --failures-queue` (60 to 1209600 = 14 days)."
+  type        = number
+  default     = 1209600
+}
+
+variable "dlq_retention_seconds" {
+  description = "How long each trigger dead-letter queue keeps an S3 event for `logferry redrive --dlq` (60 to 1209600 = 14 days)."
+  type        = number
+  default     = 1209600
+}
+
+variable "quarantine_expiration_days" {
+  description = "Days after which parked records in the quarantine bucket expire; null keeps them."
+  type        = number
+  default     = 90
+}
+
+variable "dead_end_alarms" {
+  description = "Periods and thresholds of the alarms on the shippers' Parked, Failed and ObjectErrors metrics and on the quarantine's object count (see the pipeline module)."
+  type = object({
+    period_seconds               = optional(number, 300)
+    evaluation_periods           = optional(number, 1)
+    parked_threshold             = optional(number, 0)
+    failed_threshold             = optional(number, 0)
+    object_errors_threshold      = optional(number, 0)
+    quarantine_objects_threshold = optional(number, 0)
+  })
+  default = {}
+}

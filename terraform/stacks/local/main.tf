@@ -33,6 +33,10 @@ module "logferry" {
   search_endpoint      = var.search_endpoint
   search_engine        = var.search_engine
 
+  failures_retention_seconds = var.failures_retention_seconds
+  dlq_retention_seconds      = var.dlq_retention_seconds
+  quarantine_expiration_days = var.quarantine_expiration_days
+
   function_settings = {
     create_alarms                  = false
     tracing_mode                   = "PassThrough"

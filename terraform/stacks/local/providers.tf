@@ -12,6 +12,7 @@ provider "aws" {
   endpoints {
     apigateway     = var.aws_endpoint
     cloudwatch     = var.aws_endpoint
+    dynamodb       = var.aws_endpoint
     events         = var.aws_endpoint
     firehose       = var.aws_endpoint
     iam            = var.aws_endpoint

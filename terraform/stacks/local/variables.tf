@@ -50,3 +50,21 @@ variable "alert_rules_json" {
   type        = string
   default     = "{\"rules\": []}"
 }
+
+variable "failures_retention_seconds" {
+  description = "How long each shipper's failures queue keeps a record for `logferry redrive --failures-queue` (60 to 1209600 = 14 days)."
+  type        = number
+  default     = 1209600
+}
+
+variable "dlq_retention_seconds" {
+  description = "How long each trigger dead-letter queue keeps an S3 event for `logferry redrive --dlq` (60 to 1209600 = 14 days)."
+  type        = number
+  default     = 1209600
+}
+
+variable "quarantine_expiration_days" {
+  description = "Days after which parked records in the quarantine bucket expire; null keeps them."
+  type        = number
+  default     = 90
+}

@@ -166,6 +166,7 @@ run "iam_is_scoped_to_known_arns" {
     ssm_read_parameter_arns  = ["arn:aws:ssm:eu-west-1:123456789012:parameter/logferry/alert/rules"]
     ssm_write_parameter_arns = ["arn:aws:ssm:eu-west-1:123456789012:parameter/logferry/alert/state/*"]
     search_domain_arns       = ["arn:aws:es:eu-west-1:123456789012:domain/logferry-logs"]
+    dynamodb_table_arns      = ["arn:aws:dynamodb:eu-west-1:123456789012:table/logferry-checkpoints"]
     allow_self_invoke        = true
   }
 
@@ -173,7 +174,7 @@ run "iam_is_scoped_to_known_arns" {
     condition = toset([for s in data.aws_iam_policy_document.this.statement : s.sid]) == toset([
       "OwnLogGroup", "XRayTraces", "ReadQueryResults", "ReadObjects", "WriteObjects", "WriteLogGroups",
       "QueryLogGroups", "ReadSecrets", "ReadParameters", "WriteParameters", "CallSearchDomains",
-      "SendFailures", "InvokeSelf",
+      "UseTables", "SendFailures", "InvokeSelf",
     ])
     error_message = "The policy must hold exactly one statement per granted permission (no UseKmsKeys without kms_key_arns)."
   }
@@ -238,6 +239,38 @@ run "iam_is_scoped_to_known_arns" {
     condition     = toset(one([for s in data.aws_iam_policy_document.this.statement : s.resources if s.sid == "WriteParameters"])) == toset(["arn:aws:ssm:eu-west-1:123456789012:parameter/logferry/alert/state/*"])
     error_message = "WriteParameters must be scoped to ssm_write_parameter_arns."
   }
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.this.statement :
+      s.sid == "UseTables" &&
+      toset(s.resources) == toset(["arn:aws:dynamodb:eu-west-1:123456789012:table/logferry-checkpoints"]) &&
+      toset(s.actions) == toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"])
+    ])
+    error_message = "UseTables must grant item reads and writes (no scans or queries) on dynamodb_table_arns only."
+  }
+}
+
+run "failure_queue_retention" {
+  command = plan
+
+  variables {
+    failure_queue_retention_seconds = 3600
+  }
+
+  assert {
+    condition     = aws_sqs_queue.failures[0].message_retention_seconds == 3600 && output.failure_queue_retention_seconds == 3600
+    error_message = "failure_queue_retention_seconds must set the failures queue's retention."
+  }
+}
+
+run "rejects_a_failure_retention_beyond_14_days" {
+  command = plan
+
+  variables {
+    failure_queue_retention_seconds = 1209601
+  }
+
+  expect_failures = [var.failure_queue_retention_seconds]
 }
 
 run "minimal_policy_without_tracing_or_grants" {

@@ -64,6 +64,11 @@ override_resource {
 }
 
 override_resource {
+  target = aws_dynamodb_table.checkpoints
+  values = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/logferry-checkpoints" }
+}
+
+override_resource {
   target = aws_sns_topic.alarms
   values = { arn = "arn:aws:sns:eu-west-1:123456789012:logferry-alarms" }
 }
@@ -171,8 +176,12 @@ run "every_alarm_notifies_the_created_topic" {
       "logferry-alb_to_cloudwatch-throttles",
       "logferry-alb_to_cloudwatch-failures-queued",
       "logferry-alb_to_cloudwatch-dlq-queued",
+      "logferry-alb_to_cloudwatch-parked",
+      "logferry-alb_to_cloudwatch-failed",
+      "logferry-alb_to_cloudwatch-object-errors",
+      "logferry-quarantine-objects",
     ])
-    error_message = "The ALB shipper needs alarms on errors, throttles, its failures queue and its trigger DLQ."
+    error_message = "The ALB shipper needs alarms on errors, throttles, its failures queue, its trigger DLQ and its Parked/Failed/ObjectErrors metrics; the quarantine one on its objects."
   }
   assert {
     condition = anytrue([
@@ -301,7 +310,8 @@ run "every_toggle_on" {
   }
   assert {
     condition = toset(output.alarm_names) == toset(concat(
-      flatten([for k in local.enabled_shippers : ["logferry-${k}-errors", "logferry-${k}-throttles", "logferry-${k}-failures-queued", "logferry-${k}-dlq-queued"]]),
+      flatten([for k in local.enabled_shippers : ["logferry-${k}-errors", "logferry-${k}-throttles", "logferry-${k}-failures-queued", "logferry-${k}-dlq-queued", "logferry-${k}-parked", "logferry-${k}-failed", "logferry-${k}-object-errors"]]),
+      ["logferry-quarantine-objects"],
       ["logferry-upload_url-errors", "logferry-upload_url-throttles"],
       ["logferry-log_alert-errors", "logferry-log_alert-throttles", "logferry-log_alert-failures-queued", "logferry-log_alert-rule-errors"],
     ))
@@ -532,4 +542,160 @@ run "rejects_a_recovery_window_of_three_days" {
   }
 
   expect_failures = [var.secret_recovery_window_days]
+}
+
+run "dead_end_alarms_watch_the_shipping_metrics" {
+  command = plan
+
+  variables {
+    enable_cwl = true
+    dead_end_alarms = {
+      period_seconds     = 600
+      evaluation_periods = 2
+      failed_threshold   = 5
+    }
+  }
+
+  assert {
+    condition = alltrue([
+      for k, a in aws_cloudwatch_metric_alarm.dead_end :
+      length(a.metric_query) == 1 && one(a.metric_query).return_data &&
+      one(a.metric_query).period == 600 && a.evaluation_periods == 2 &&
+      a.treat_missing_data == "notBreaching" && a.comparison_operator == "GreaterThanThreshold" &&
+      a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:logferry-alarms"]) &&
+      a.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:logferry-alarms"])
+    ])
+    error_message = "Every dead-end alarm must be one Metrics Insights query over the configured period, not breaching without data, notifying the alarm topic."
+  }
+  assert {
+    condition = (
+      one(aws_cloudwatch_metric_alarm.dead_end["cwl_to_search/parked"].metric_query).expression ==
+      "SELECT SUM(Parked) FROM SCHEMA(\"logferry\", format, service) WHERE service = 'logferry-cwl_to_search'" &&
+      one(aws_cloudwatch_metric_alarm.dead_end["alb_to_cloudwatch/failed"].metric_query).expression ==
+      "SELECT SUM(Failed) FROM SCHEMA(\"logferry\", format, service) WHERE service = 'logferry-alb_to_cloudwatch'" &&
+      one(aws_cloudwatch_metric_alarm.dead_end["alb_to_cloudwatch/object-errors"].metric_query).expression ==
+      "SELECT SUM(ObjectErrors) FROM SCHEMA(\"logferry\", format, service) WHERE service = 'logferry-alb_to_cloudwatch'"
+    )
+    error_message = "The alarms must sum Parked, Failed and ObjectErrors of namespace logferry over every format, for the one shipper (dimension service = its function name), as shared/logferry/metrics.py publishes them."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.dead_end["alb_to_cloudwatch/failed"].threshold == 5 &&
+      aws_cloudwatch_metric_alarm.dead_end["alb_to_cloudwatch/parked"].threshold == 0 &&
+      length(aws_cloudwatch_metric_alarm.dead_end) == 6
+    )
+    error_message = "Thresholds must come from dead_end_alarms (0 by default), one alarm per shipper and metric."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.quarantine_objects[0].namespace == "AWS/S3" &&
+      aws_cloudwatch_metric_alarm.quarantine_objects[0].metric_name == "NumberOfObjects" &&
+      aws_cloudwatch_metric_alarm.quarantine_objects[0].dimensions == tomap({ BucketName = "logferry-123456789012-eu-west-1-quarantine", StorageType = "AllStorageTypes" }) &&
+      aws_cloudwatch_metric_alarm.quarantine_objects[0].period == 86400 &&
+      aws_cloudwatch_metric_alarm.quarantine_objects[0].treat_missing_data == "notBreaching" &&
+      aws_cloudwatch_metric_alarm.quarantine_objects[0].alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:logferry-alarms"])
+    )
+    error_message = "The quarantine alarm must watch the quarantine bucket's daily NumberOfObjects and notify the alarm topic."
+  }
+}
+
+run "no_dead_end_alarms_without_alarms" {
+  command = plan
+
+  variables {
+    function_settings = { create_alarms = false }
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.dead_end) == 0 && length(aws_cloudwatch_metric_alarm.quarantine_objects) == 0
+    error_message = "create_alarms = false must create no dead-end alarm."
+  }
+}
+
+run "dead_end_alarm_periods_are_validated" {
+  command = plan
+
+  variables {
+    dead_end_alarms = { period_seconds = 90 }
+  }
+
+  expect_failures = [var.dead_end_alarms]
+}
+
+run "retention_is_configurable" {
+  command = plan
+
+  variables {
+    failures_retention_seconds = 86400
+    dlq_retention_seconds      = 604800
+    quarantine_expiration_days = 30
+  }
+
+  assert {
+    condition     = module.shipper["alb_to_cloudwatch"].failure_queue_retention_seconds == 86400
+    error_message = "failures_retention_seconds must set each shipper's failures queue retention."
+  }
+  assert {
+    condition     = module.raw_triggers[0].dlq_retention_seconds == 604800
+    error_message = "dlq_retention_seconds must set each trigger DLQ's retention."
+  }
+  assert {
+    condition     = module.quarantine.expiration_days == 30
+    error_message = "quarantine_expiration_days must set the quarantine bucket's expiry."
+  }
+}
+
+run "retention_beyond_the_sqs_maximum_is_refused" {
+  command = plan
+
+  variables {
+    failures_retention_seconds = 1209601
+    dlq_retention_seconds      = 30
+  }
+
+  expect_failures = [var.failures_retention_seconds, var.dlq_retention_seconds]
+}
+
+run "checkpoints_table" {
+  command = plan
+
+  variables {
+    enable_cwl = true
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.checkpoints.name == "logferry-checkpoints" &&
+      aws_dynamodb_table.checkpoints.billing_mode == "PAY_PER_REQUEST" &&
+      aws_dynamodb_table.checkpoints.hash_key == "pk" &&
+      anytrue([for a in aws_dynamodb_table.checkpoints.attribute : a.name == "pk" && a.type == "S"]) &&
+      aws_dynamodb_table.checkpoints.ttl[0].attribute_name == "expires_at" && aws_dynamodb_table.checkpoints.ttl[0].enabled &&
+      aws_dynamodb_table.checkpoints.server_side_encryption[0].enabled &&
+      aws_dynamodb_table.checkpoints.point_in_time_recovery[0].enabled
+    )
+    error_message = "<name_prefix>-checkpoints must be on-demand, keyed by pk (S), expire items by expires_at, be encrypted and have point-in-time recovery."
+  }
+  assert {
+    condition = alltrue([
+      for k in local.enabled_shippers : local.shipper_env[k]["CHECKPOINT_TABLE"] == "logferry-checkpoints"
+    ])
+    error_message = "Every shipper must get CHECKPOINT_TABLE = the table's name."
+  }
+  assert {
+    condition     = output.checkpoint_table_name == "logferry-checkpoints"
+    error_message = "The table's name must be an output."
+  }
+}
+
+run "checkpoints_table_uses_the_bucket_key" {
+  command = plan
+
+  variables {
+    bucket_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.checkpoints.server_side_encryption[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    error_message = "With bucket_kms_key_arn the checkpoints table must be encrypted with that key."
+  }
 }

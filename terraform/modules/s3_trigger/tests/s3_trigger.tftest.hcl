@@ -276,3 +276,30 @@ run "rejects_a_bad_queue_name_prefix" {
 
   expect_failures = [var.queue_name_prefix]
 }
+
+run "dlq_retention_is_configurable" {
+  command = plan
+
+  variables {
+    dlq_retention_seconds = 172800
+  }
+
+  assert {
+    condition     = alltrue([for q in aws_sqs_queue.dlq : q.message_retention_seconds == 172800]) && length(aws_sqs_queue.dlq) > 0
+    error_message = "dlq_retention_seconds must set every dead-letter queue's retention."
+  }
+  assert {
+    condition     = alltrue([for q in aws_sqs_queue.this : q.message_retention_seconds == 345600])
+    error_message = "The trigger queues keep their 4 days."
+  }
+}
+
+run "rejects_a_dlq_retention_beyond_14_days" {
+  command = plan
+
+  variables {
+    dlq_retention_seconds = 1209601
+  }
+
+  expect_failures = [var.dlq_retention_seconds]
+}
