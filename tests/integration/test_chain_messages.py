@@ -2,7 +2,7 @@
 a batch, a self-invoke that fails, a duplicate continuation event, and concurrent notices.
 
 A copy of ``alb_to_cloudwatch`` ships to CloudWatch Logs and search with a checkpoint table of
-this module's own (DynamoDB in the emulator); the copies with a short timeout hand their
+the stack's (DynamoDB in the emulator); the copies with a short timeout hand their
 object on several times. Each test prints one ``FAULT`` line and checks records in == shipped
 + parked, no duplicate in search and none in CloudWatch Logs.
 
@@ -15,7 +15,6 @@ import gzip
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,19 +34,13 @@ SHORT = {"timeout": 20}
 """A copy that stops reading after a few seconds (RESERVE_SECONDS below) and hands on."""
 
 
-@pytest.fixture(scope="module")
-def table(chain: Chain, run_id: str) -> Iterator[str]:
-    """A checkpoint table in the emulator, as Terraform declares it."""
-    name = f"lf-checkpoints-{run_id}"
-    ddb = boto3_client("dynamodb", chain.endpoints)
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+@pytest.fixture
+def table(chain: Chain) -> str:
+    """The stack's checkpoint table (Terraform's `<prefix>-checkpoints`), as the copies inherit."""
+    name: str = (
+        chain.deployment.spec().function("alb_to_cloudwatch").environment["CHECKPOINT_TABLE"]
     )
-    yield name
-    ddb.delete_table(TableName=name)
+    return name
 
 
 def _object(chain: Chain, token: str, lines: int, seed: int = 0) -> tuple[str, list[str]]:
