@@ -32,7 +32,6 @@ from test_chain_replay import (
     _quarantined,
     _replay_command,
     _result,
-    names,
 )
 
 from logferry.demo import alb_object
@@ -43,7 +42,6 @@ from logferry.local.faultproxy import FaultProxy, Rule
 pytestmark = pytest.mark.e2e
 FUNCTION_TIMEOUT = 30
 SINKS = ("cloudwatch", "search")
-__all__ = ["names"]  # the fixture, shared with test_chain_replay
 
 
 def _alb(chain: Chain, token: str, lines: int) -> tuple[list[str], str, str]:
