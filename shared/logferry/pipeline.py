@@ -258,7 +258,7 @@ def process_object(job: ObjectJob) -> Summary:
             summary.format, summary.format_detail = fmt.name, fmt.detail
             records = fmt.frame(chain((head,), chunks), notice.start_offset)
             mark = None
-            if job.checkpoint is not None:
+            if job.checkpoint is not None and all(s.flushes_midway for s in job.sinks):
                 members, checkpoint = stream.members, job.checkpoint
 
                 def mark(offset: int) -> None:

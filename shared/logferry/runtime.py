@@ -107,10 +107,9 @@ class _Run:
         if isinstance(claim, Refusal):
             summary = Summary(notice.ref.uri, self.fmt.name, notice.start_offset)
             summary.checkpoint = claim.reason
-            self.logger.warning(
-                "object not shipped: %s", claim.reason, extra={"object": notice.ref.uri}
-            )
-            return _as_dict(summary)
+            as_json = _as_dict(summary)
+            self.logger.warning("object not shipped: %s", claim.reason, extra={"summary": as_json})
+            return as_json
         if claim is not None and claim.offset != notice.start_offset:
             notice = replace(notice, start_offset=claim.offset, resume_from=claim.resume)
         checkpoints = self.checkpoints if claim is not None else None

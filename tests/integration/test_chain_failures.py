@@ -41,7 +41,8 @@ def test_same_object_notified_twice_creates_no_duplicates(chain: Chain, run_id: 
     chain.wait_count(query, 300, TIMEOUT, what="documents after the first notification")
     chain.put(sample.key, sample.body)  # same bytes, same key: a second ObjectCreated event
     second = _summaries(chain, sample.function, _uri(chain, sample), 2)[-1]
-    assert second["shipped"]["search"] == 300
+    # the same revision again: its checkpoint stops it (a new version id would re-ship it)
+    assert second["checkpoint"] == "already shipped" or second["shipped"]["search"] == 300
     assert chain.count(query) == 300
 
 

@@ -84,6 +84,7 @@ class ServerLogCsvSink(SinkBase):
     """CSV rows for parsed server-log documents, rejects for the others, the graph on flush."""
 
     name = "csv"
+    flushes_midway = False  # flush writes the whole CSV and graph: no checkpoint mid-object
 
     def __init__(self, s3: Any, bucket: str, ref: ObjectRef, start_offset: int = 0) -> None:
         super().__init__()
