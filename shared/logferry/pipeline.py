@@ -148,6 +148,8 @@ class Summary:
     shipped: dict[str, int] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
     parked: int = 0
+    parked_reasons: dict[str, int] = field(default_factory=dict)
+    """Parked events by reason (the part before any ``:``), e.g. ``{"deadline": 3}``."""
     bytes: int = 0
     gzip: bool = False
     seconds: float = 0.0
@@ -412,3 +414,6 @@ def _drain(
             unparked.add(sink.name, failures, exc)
             continue
         summary.parked += len(failures)
+        for failure in failures:
+            reason = failure.reason.partition(":")[0]
+            summary.parked_reasons[reason] = summary.parked_reasons.get(reason, 0) + 1

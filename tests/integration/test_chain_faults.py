@@ -293,8 +293,10 @@ def _write_big_alb(path: Path, lb_name: str, now: datetime) -> tuple[int, int, i
 def test_2gib_object_is_handed_on_across_short_timeouts(
     chain: Chain, run_id: str, tmp_path: Path, figures: dict[str, Any]
 ) -> None:
-    """A 2 GiB (uncompressed) ALB object through a copy of alb_to_cloudwatch with a 15 s timeout
-    and RESERVE_SECONDS=5: it must stop, flush and hand the object on many times.
+    """A 2 GiB (uncompressed) ALB object through a copy of alb_to_cloudwatch with a 22 s timeout
+    and RESERVE_SECONDS=12 (10 s of reading per invocation; each call may take 2.4 s, which a
+    loaded 2-core machine needs: with 1 s, one CI run parked events, most likely a PutLogEvents
+    that timed out): it must stop, flush and hand the object on many times.
 
     Lines are ~3.7 KB (a 3,200-character token in the query string), so 2 GiB is ~570,000
     lines. They go to CloudWatch Logs only: indexing 2 GiB of documents into the local search
@@ -303,8 +305,8 @@ def test_2gib_object_is_handed_on_across_short_timeouts(
     up to its offset. Its stream's ``storedBytes`` (characters stored) must equal the
     characters of the lines, and the lines on each side of the first (up to) three hand-offs
     must be there once (each look-up scans every event in the emulator: ~3 s). How many
-    hand-offs there are depends on the machine's speed, so at least two are asked for (with a
-    20 s timeout a 2-core machine parsing ~14k of these lines a second needed only three
+    hand-offs there are depends on the machine's speed, so at least two are asked for (with 15 s
+    of reading a 2-core machine parsing ~14k of these lines a second needed only three
     invocations).
     """
     free = shutil.disk_usage(tmp_path).free
@@ -325,9 +327,9 @@ def test_2gib_object_is_handed_on_across_short_timeouts(
             "LOG_GROUP": group,
             "SINKS": "cloudwatch",
             "SEARCH_URL": None,
-            "RESERVE_SECONDS": "5",
+            "RESERVE_SECONDS": "12",
         }
-        function = _variant(chain, "alb_to_cloudwatch", "faults_big", env, timeout=15)
+        function = _variant(chain, "alb_to_cloudwatch", "faults_big", env, timeout=22)
         shipping = time.monotonic()
         _invoke(chain, function, _s3_event(chain, key))
 
@@ -353,7 +355,12 @@ def test_2gib_object_is_handed_on_across_short_timeouts(
         assert sum(s["records"] for s in summaries) == lines
         assert sum(s["bytes"] for s in summaries) == size
         assert sum(s["shipped"]["cloudwatch"] + s["parked"] for s in summaries) == lines
-        assert all(s["parked"] == 0 and not s["error"] for s in summaries)
+        troubled = [
+            {k: s[k] for k in ("start_offset", "records", "parked", "parked_reasons", "error")}
+            for s in summaries
+            if s["parked"] or s["error"]
+        ]
+        assert troubled == [], "no invocation parked or failed"
         assert [s["storedBytes"] for s in streams] == [chars], "every line stored exactly once"
         ends = list(itertools.accumulate(s["records"] for s in summaries[:-1]))[:3]  # hand-offs
         for rid in [n for end in ends for n in (end - 1, end)]:  # the emulator scans all

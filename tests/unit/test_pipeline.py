@@ -153,6 +153,7 @@ def test_failures_are_parked_not_lost(s3: Any) -> None:
     summary = run(s3, [sink], parker=parker)
     assert summary.parked == len(parker.parked) > 0
     assert summary.shipped["mem"] + summary.parked == summary.documents
+    assert summary.parked_reasons == {"injected": summary.parked}
 
 
 def test_failures_without_quarantine_are_an_error(s3: Any) -> None:
@@ -254,3 +255,4 @@ def test_a_continuation_started_too_late_still_makes_progress(s3: Any, clock: Fa
     assert offset is None and runs == -(-3002 // STOP_CHECK_EVERY)
     assert shipped == [] and len(parked.parked) == 3001, "every event parked, as deadline"
     assert {f.reason for _, f, _ in parked.parked} == {"deadline"}
+    assert summary.parked_reasons == {"deadline": 3002 % STOP_CHECK_EVERY}, "the last run's"
