@@ -13,8 +13,9 @@ stack runs; stopped after if started here):
   through the official ``elasticsearch.helpers.bulk`` (its default 500 actions a request)
   into an index with the engine's default dynamic mapping (no template: nothing parsed).
 
-Each run deletes the index first; the order alternates; each figure is the median of the
-runs. Handler CPU is this process's CPU time (all threads) over the run; engine CPU is the
+Each run deletes the index first; one untimed warm-up run of each comes first (a fresh
+node's JIT would slow whichever went first); the order alternates; each figure is the median
+of the runs. Handler CPU is this process's CPU time (all threads) over the run; engine CPU is the
 node's ``process.cpu.total_in_millis`` from the run's start until a ``_refresh`` after it
 (so it includes indexing, the refresh and merges during the run, not the force-merge);
 store bytes come from ``_stats/store`` after ``_refresh`` and
@@ -25,8 +26,11 @@ deployed ``alb_to_cloudwatch`` (the emulator runs its zip; S3 -> SQS -> poller -
 until ``_count`` of its ``log.file.path`` reaches every line; ``_count`` is polled every 50 ms
 and never forces a refresh, so the figure includes the index's refresh interval.
 
-Environment (for a quick run): ``BENCH_SEARCH_LINES`` (200000), ``BENCH_SEARCH_RUNS`` (3),
-``BENCH_SEARCH_PUTS`` (5), ``BENCH_SEARCH_PUT_LINES`` (10000). The last line printed is one
+``LOGFERRY_SEARCH=opensearch`` runs it all against the stack's OpenSearch node instead (the
+baseline then uses ``opensearchpy.helpers.bulk``). Environment (for a quick run): ``BENCH_SEARCH_LINES`` (200000), ``BENCH_SEARCH_RUNS`` (3),
+``BENCH_SEARCH_PUTS`` (5), ``BENCH_SEARCH_PUT_LINES`` (10000), ``BENCH_SEARCH_DATASET_LINES``
+(50000: ``search_datasets``, engine CPU and store per document of each dataset with and
+without the raw line, see ``search_datasets.py``). The last line printed is one
 JSON object with every figure; progress goes to stderr.
 """
 
@@ -47,7 +51,9 @@ from pathlib import Path
 from typing import Any
 
 from bench_alb import log, sample_file
+from search_datasets import dataset_costs
 
+from logferry.formats import get_format
 from logferry.samples.alb import alb_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +66,8 @@ POLL_S = 0.05
 LENIENT = "ignore_unavailable=true&allow_no_indices=true"
 """Query parameters: a missing index is no error."""
 PUT_TIMEOUT_S = 120.0
+STATS_CACHE_S = 1.1
+"""Longer than the node caches its process stats (1 s)."""
 
 
 def env_int(name: str, default: int) -> int:
@@ -71,10 +79,11 @@ def env_int(name: str, default: int) -> int:
 
 
 class Node:
-    """Plain JSON requests to the search node."""
+    """Plain JSON requests to the search node (``engine``: elasticsearch or opensearch)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, engine: str) -> None:
         self.url = url.rstrip("/")
+        self.engine = engine
 
     def call(self, path: str, method: str = "GET", body: Any = None) -> Any:
         """One request; its JSON answer."""
@@ -89,7 +98,9 @@ class Node:
             return json.loads(response.read() or b"null")
 
     def cpu_ms(self) -> int:
-        """The node's process CPU time so far (one node)."""
+        """The node's process CPU time so far (one node), read after the node's process stats
+        cache (``monitor.process.refresh_interval``, 1 s) has lapsed, so it is not stale."""
+        time.sleep(STATS_CACHE_S)
         nodes = self.call("_nodes/stats/process")["nodes"]
         return sum(int(n["process"]["cpu"]["total_in_millis"]) for n in nodes.values())
 
@@ -127,7 +138,7 @@ def measured(node: Node, pattern: str, ship: Callable[[], int]) -> dict[str, flo
     }
 
 
-def ours(search_url: str, key: str) -> int:
+def ours(node: Node, key: str, log_format: str = "alb", keep_message: bool = False) -> int:
     """logferry's search path for one object, as the deployed function wires it."""
     from logferry.clients import client
     from logferry.composition import Wiring, function_settings
@@ -138,10 +149,12 @@ def ours(search_url: str, key: str) -> int:
 
     env = {
         "SINKS": "search",
-        "SEARCH_URL": search_url,
-        "SEARCH_ENGINE": "elasticsearch",
+        "SEARCH_URL": node.url,
+        "SEARCH_ENGINE": node.engine,
         "SEARCH_AUTH": "none",
         "INDEX_PREFIX": OURS_PREFIX,
+        "LOG_FORMAT": log_format,
+        "SEARCH_KEEP_MESSAGE": str(keep_message).lower(),
     }
     settings = function_settings("alb_to_cloudwatch", env)
     ref = ObjectRef(BENCH_BUCKET, key)
@@ -152,6 +165,7 @@ def ours(search_url: str, key: str) -> int:
         sinks=Wiring(settings, client).sinks_for(ref),
         account_id=ACCOUNT,
         region=REGION,
+        keep_message=settings.search.keep_message,
     )
     summary = process_object(job)
     if summary.error or summary.shipped["search"] != summary.documents:
@@ -191,16 +205,26 @@ def esf_documents(key: str, body: bytes) -> Iterator[dict[str, Any]]:
         offset += len(raw)
 
 
-def baseline(search_url: str, key: str) -> int:
-    """ESF's way: read the object, ship raw lines with ``elasticsearch.helpers.bulk``."""
-    import elasticsearch
-    from elasticsearch import helpers
-
+def baseline(node: Node, key: str) -> int:
+    """ESF's way: read the object, ship raw lines with the official client's
+    ``helpers.bulk`` (``elasticsearch``'s; ``opensearchpy``'s on OpenSearch, which ESF does
+    not ship to: the same helper of that engine's official client)."""
     from logferry.clients import client
 
     body = client("s3").get_object(Bucket=BENCH_BUCKET, Key=key)["Body"].read()
-    es = elasticsearch.Elasticsearch(search_url, request_timeout=120)
-    shipped, errors = helpers.bulk(es, esf_documents(key, body), raise_on_error=False)
+    if node.engine == "opensearch":
+        import opensearchpy
+        from opensearchpy import helpers as os_helpers
+
+        bulk: Callable[..., Any] = os_helpers.bulk
+        engine: Any = opensearchpy.OpenSearch(node.url, timeout=120)
+    else:
+        import elasticsearch
+        from elasticsearch import helpers as es_helpers
+
+        bulk = es_helpers.bulk
+        engine = elasticsearch.Elasticsearch(node.url, request_timeout=120)
+    shipped, errors = bulk(engine, esf_documents(key, body), raise_on_error=False)
     if isinstance(errors, list) and errors:  # a list with raise_on_error=False
         raise RuntimeError(f"baseline: {len(errors)} bulk errors, first {errors[0]}")
     return int(shipped)
@@ -211,13 +235,16 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
 
 
-def compare(node: Node, search_url: str, key: str, runs: int) -> dict[str, Any]:
+def compare(node: Node, key: str, runs: int) -> dict[str, Any]:
     """Both ways ``runs`` times, alternating which goes first."""
     results: dict[str, list[dict[str, float]]] = {"ours": [], "baseline": []}
     steps: dict[str, Callable[[], dict[str, float]]] = {
-        "ours": lambda: measured(node, f"{OURS_PREFIX}-*", lambda: ours(search_url, key)),
-        "baseline": lambda: measured(node, BASELINE_INDEX, lambda: baseline(search_url, key)),
+        "ours": lambda: measured(node, f"{OURS_PREFIX}-*", lambda: ours(node, key)),
+        "baseline": lambda: measured(node, BASELINE_INDEX, lambda: baseline(node, key)),
     }
+    for name in ("ours", "baseline"):  # JIT and caches of the node warm: not counted
+        log(f"{name} warm-up run")
+        steps[name]()
     for run in range(runs):
         order = ("ours", "baseline") if run % 2 == 0 else ("baseline", "ours")
         for name in order:
@@ -286,6 +313,7 @@ def main() -> int:
     runs = env_int("BENCH_SEARCH_RUNS", 3)
     puts = env_int("BENCH_SEARCH_PUTS", 5)
     put_lines = env_int("BENCH_SEARCH_PUT_LINES", 10_000)
+    dataset_lines = env_int("BENCH_SEARCH_DATASET_LINES", 50_000)
     os.environ.setdefault("LOGFERRY_STATE_DIR", str(ROOT / ".cache" / "bench" / "state-search"))
 
     from logferry.local.chain import Chain
@@ -301,17 +329,32 @@ def main() -> int:
     try:
         os.environ.update(endpoints.env())
         search_url = endpoints.search or ""
-        if not search_url or endpoints.search_engine != "elasticsearch":
-            raise SystemExit("bench: the local stack has no Elasticsearch node")
+        if not search_url or endpoints.search_engine not in ("elasticsearch", "opensearch"):
+            raise SystemExit("bench: the local stack has no search node (LOGFERRY_SEARCH=none?)")
         from logferry.clients import client
 
         s3 = client("s3")
         s3.create_bucket(Bucket=BENCH_BUCKET)
         key = alb_key(ACCOUNT, REGION, "bench-lb", start + timedelta(minutes=55))
         s3.put_object(Bucket=BENCH_BUCKET, Key=key, Body=path.read_bytes())
-        node = Node(search_url)
+        node = Node(search_url, endpoints.search_engine)
         node.call("_cluster/health?wait_for_status=yellow&timeout=60s")
-        result = {"search_lines": lines, **compare(node, search_url, key, runs)}
+        result = {
+            "search_engine": node.engine,
+            "search_lines": lines,
+            **compare(node, key, runs),
+        }
+        result["search_datasets"] = dataset_costs(
+            dataset_lines,
+            start,
+            lambda k, body: s3.put_object(Bucket=BENCH_BUCKET, Key=k, Body=body),
+            lambda fmt, k, keep: measured(
+                node, f"{OURS_PREFIX}-*", lambda: ours(node, k, fmt, keep)
+            ),
+            lambda fmt: get_format(fmt).fields_hold_line,
+            log,
+        )
+        node.delete(f"{OURS_PREFIX}-*")
         log("deploying the local stack's functions for put_to_searchable")
         chain = Chain(endpoints, deploy(endpoints, BUILD_DIR, progress=lambda line: None))
         result.update(put_to_searchable(chain, put_lines, puts))

@@ -373,6 +373,7 @@ def local_worker(
             sinks=mine.wiring.sinks_for(ref),
             parker=quarantine,
             region=s3.meta.region_name,
+            keep_message=settings.search.keep_message,
         )
         summary = process_object(job)
         return Outcome(

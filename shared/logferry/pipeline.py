@@ -15,7 +15,13 @@ from itertools import chain
 from typing import Any, Protocol
 
 from logferry.deadline import NO_DEADLINE, Deadline, call_bound
-from logferry.formats.base import LogFormat, parser_failure, shippable, shippable_message
+from logferry.formats.base import (
+    LogFormat,
+    parser_failure,
+    shippable,
+    shippable_message,
+    shippable_without_message,
+)
 from logferry.model import Document, Event, IdMaker, ParseContext, Record, iso
 from logferry.sinks import Failure, Sink
 from logferry.sources.events import ObjectNotice
@@ -198,6 +204,9 @@ class ObjectJob:
     checkpoint: Callable[[int, tuple[int, int] | None], None] | None = None
     """Told ``(offset, gzip member start)`` every :data:`CHECKPOINT_EVERY` records, once
     everything before ``offset`` is acknowledged by every sink or parked."""
+    keep_message: bool = False
+    """Keep the raw line as ``message`` in documents whose format's fields hold the whole
+    line (:attr:`LogFormat.fields_hold_line`); events carry it to text sinks either way."""
 
 
 @dataclass(frozen=True)
@@ -316,6 +325,7 @@ def _ship_records(
     make_id = IdMaker(ctx.ref)
     measure = any(s.needs_documents for s in job.sinks)
     parse = fmt.parse if measure else fmt.parse_minimal
+    drop_message = fmt.fields_hold_line and not job.keep_message
     render = fmt.event_message
     sinks = job.sinks
     parser_failed = False
@@ -347,16 +357,22 @@ def _ship_records(
             summary.skipped += 1
         for index, doc in enumerate(docs):
             size, body = 0, None
-            if measure:  # one serializer check for every sink: a refused value -> error doc
-                doc, body = shippable(doc, record, ctx, fmt.dataset)
+            if not measure:
+                message = render(doc)
+                if not message.isascii() and (
+                    fixed := shippable_message(doc, message, record, ctx, fmt.dataset)
+                ):
+                    doc, message = fixed, render(fixed)
+            elif drop_message and "error" not in doc:  # the event carries the raw line
+                message = render(doc)
+                doc, body = shippable_without_message(doc, message, record, ctx, fmt.dataset)
+                if "error" in doc:
+                    message = render(doc)
                 size = len(body)
-            message = render(doc)
-            if (
-                not measure
-                and not message.isascii()
-                and (fixed := shippable_message(doc, message, record, ctx, fmt.dataset))
-            ):
-                doc, message = fixed, render(fixed)
+            else:  # one serializer check for every sink: a refused value -> error doc
+                doc, body = shippable(doc, record, ctx, fmt.dataset)
+                message = render(doc)
+                size = len(body)
             if "error" in doc:
                 summary.parse_errors += 1
             event = Event(

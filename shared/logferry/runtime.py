@@ -223,6 +223,7 @@ def _ship(
         remaining_seconds=(lambda: remaining() / 1000.0) if remaining else None,
         reserve_seconds=settings.reserve_seconds,
         checkpoint=checkpoint,
+        keep_message=settings.search.keep_message,
     )
     return process_object(job)
 

@@ -72,6 +72,7 @@ def test_alb_reaches_cloudwatch_logs_and_search(
     hit = chain.hits(chain.source_query(_uri(chain, alb), alb.dataset), 1)[0]
     assert hit["http"]["response"]["status_code"] >= 100
     assert hit["aws"]["elb"]["name"].startswith(alb.marker.removesuffix("/"))
+    assert "message" not in hit, "a parsed ALB line's raw text is in CloudWatch Logs, not search"
 
 
 def test_firehose_cwl_object_without_suffix_reaches_search(

@@ -7,7 +7,7 @@ from typing import Any
 import opensearchpy
 
 from logferry.alerts.rules import Rule
-from logferry.alerts.search import SearchBackend, discover_link, search_body
+from logferry.alerts.search import SearchBackend, discover_link, sample_of, search_body
 from logferry.alerts.windows import Window
 
 RULE = Rule(name="alb-5xx", backend="search", query="http.response.status_code:[500 TO 599]",
@@ -63,12 +63,28 @@ def test_body_filters_on_window_and_asks_aggs() -> None:
     assert "aggs" not in search_body(RULE, WINDOW, details=False)
 
 
+def test_a_sample_without_message_leads_with_the_lines_gist() -> None:
+    source = {
+        "log": {"file": {"path": "s3://b/k"}, "offset": 7},
+        "cloud": {"provider": "aws"},
+        "event": {"dataset": "aws.alb", "duration": 5},
+        "aws": {"elb": {"type": "h2", "target_port": ["10.0.0.1:80"]}},
+        "http": {"response": {"status_code": 502}, "request": {"method": "GET"}},
+        "@timestamp": "2026-01-01T00:00:00.000Z",
+    }
+    assert sample_of({"_source": source}) == (
+        '@timestamp="2026-01-01T00:00:00.000Z" http.request.method="GET" '
+        'http.response.status_code=502 event.duration=5 aws.elb.target_port=["10.0.0.1:80"] '
+        'aws.elb.type="h2"'
+    )
+
+
 def test_opensearch_result_handling() -> None:
     client = FakeOpenSearch()
     result = SearchBackend(client, "http://kibana:5601").run(RULE, WINDOW, details=True)
     assert result.count == 17
     assert result.top["http.response.status_code"] == [("502", 16), ("503", 1)]
-    assert result.samples == ["h2 ... 502", '{"url": {"path": "/"}}']
+    assert result.samples == ["h2 ... 502", 'url.path="/"']
     assert result.link and result.link.startswith("http://kibana:5601/app/discover#/?_g=")
     assert client.calls[0]["params"]["ignore_unavailable"] == "false"
     assert client.calls[0]["params"]["allow_no_indices"] == "true"

@@ -69,7 +69,7 @@ def test_a_new_sink_reaches_handlers_backfill_and_replay(
     handler = load_handler("access_log_to_search").handler
     result = handler(s3_event(BUCKET, "web/access.log"), context("access_log_to_search"))
     assert result["objects"][0]["shipped"] == {"throwaway": 3}
-    assert [e.document["message"] for e in throwaway] == LINES
+    assert [e.message for e in throwaway] == LINES
 
     args = argparse.Namespace(search_url=None, log_group=None, format="apache")
     settings = cli_settings(args)

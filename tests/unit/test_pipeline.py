@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import boto3
+import orjson
 import pytest
 from conftest import FakeClock
 from moto import mock_aws
@@ -221,6 +222,26 @@ def test_minimal_parse_only_when_no_sink_reads_documents(
     assert fmt.calls[chosen] == summary.records == 3002
     assert sum(fmt.calls.values()) == 3002
     assert summary.parse_errors == 1
+
+
+class WholeLineFormat(KeyValueFormat):
+    """Its documents hold every field of the line: the raw line may be left out."""
+
+    fields_hold_line = True
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_whole_line_format_leaves_the_raw_line_to_the_event(s3: Any, keep: bool) -> None:
+    """Parsed documents lose ``message`` unless kept; the event and error documents keep it,
+    and the JSON the search sink sends is the document as the sinks see it."""
+    sink = ListSink()
+    notice = ObjectNotice(ObjectRef("raw", "app/x.log.gz"))
+    summary = process_object(ObjectJob(s3, notice, WholeLineFormat(), [sink], keep_message=keep))
+    assert summary.documents == 3001 and summary.parse_errors == 1
+    assert [e.message for e in sink.events] == [*LINES[:1500], "garbage line", *LINES[1500:]]
+    with_message = [e.document["message"] for e in sink.events if "message" in e.document]
+    assert with_message == ([e.message for e in sink.events] if keep else ["garbage line"])
+    assert all(orjson.loads(e.document_json or b"") == e.document for e in sink.events)
 
 
 class DeadlineSink(ListSink):

@@ -133,7 +133,11 @@ def test_the_poison_line_is_counted_and_the_rest_of_the_object_ships(
     assert (summary.records, summary.documents, summary.parse_errors) == (5, 5, 2)
     assert summary.shipped == {"search": 5, "text": 5} and summary.parked == 0
     sources = [source for _, source in fake.bulks[-1]]
-    assert [s["message"] for s in sources] == body.decode().splitlines()
+    lines = body.decode().splitlines()
+    assert [s.get("message") for s in sources] == [None, lines[1], None, lines[3], None], (
+        "parsed apache lines leave the raw line out of search; the error documents keep it"
+    )
+    assert [e.message for e in text.events] == lines, "the text sink gets every raw line"
     assert [s["logferry"]["unserializable"][0]["value"] for s in sources if "error" in s] == [
         str(HUGE),
         str(HUGE),
@@ -207,7 +211,7 @@ def test_a_value_the_engine_refuses_is_parked_and_the_rest_ships(
     sink_name, failure, source = parker.parked[0]
     assert (sink_name, source) == ("search", "s3://raw/web/r.log")
     assert f"400 {error}: failed to parse field [refuse]" in failure.reason
-    assert failure.event.document["message"] == lines[1].decode()
+    assert failure.event.message == lines[1].decode() and "message" not in failure.event.document
     assert sleeps == [], "a refusal is not retried"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -60,11 +61,40 @@ def search_body(rule: Rule, window: Window, details: bool) -> dict[str, Any]:
     return body
 
 
+SAMPLE_FIRST = (
+    "@timestamp",
+    "source.ip",
+    "http.request.method",
+    "url.original",
+    "http.response.status_code",
+    "event.duration",
+    "user_agent.original",
+)
+"""Fields a sample without ``message`` starts with (an access log line's gist)."""
+SAMPLE_SKIPPED = ("log.", "cloud.", "event.dataset")
+"""Fields that are the same for every line of an object: left out of samples."""
+
+
 def sample_of(hit: dict[str, Any]) -> str:
-    """A hit's raw ``message``, else its source as JSON."""
+    """A hit's raw ``message``; else (a parsed line shipped without it) its fields as
+    ``name=value`` pairs, :data:`SAMPLE_FIRST` first, per-object metadata left out."""
     source = hit.get("_source", {})
     message = source.get("message")
-    return message if isinstance(message, str) else json.dumps(source, sort_keys=True)
+    if isinstance(message, str):
+        return message
+    fields = dict(_leaves(source))
+    first = [name for name in SAMPLE_FIRST if name in fields]
+    rest = sorted(n for n in fields if n not in first and not n.startswith(SAMPLE_SKIPPED))
+    return " ".join(f"{name}={json.dumps(fields[name])}" for name in first + rest)
+
+
+def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted name, value)`` of every non-object value under ``value``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{prefix}{key}.")
+    else:
+        yield prefix[:-1], value
 
 
 def discover_link(base_url: str, rule: Rule, window: Window) -> str:

@@ -127,6 +127,7 @@ class AccessFormat(LineFormat):
     name: ClassVar[str] = "apache"
     dataset = "apache.access"
     Options: ClassVar[type[Any] | None] = ApacheOptions
+    fields_hold_line = True
 
     def __init__(self, log_format: str = "", preset: str = "") -> None:
         self._times = _TimeCache()
@@ -223,7 +224,7 @@ class AccessFormat(LineFormat):
             if fallback:
                 return self._fallback(record, ctx, doc, skip)
             return [error_document(record, ctx, self.dataset, "not an access log line")]
-        host, _ident, user, time, request, status, size, referrer, agent, rest = m.groups()
+        host, ident, user, time, request, status, size, referrer, agent, rest = m.groups()
         try:
             doc["@timestamp"] = self._times.convert(time)
         except ValueError as exc:
@@ -231,6 +232,8 @@ class AccessFormat(LineFormat):
         # Built with literals rather than put(): this is the hot path of big access logs.
         if host != "-":
             doc["source"] = {"address": host, "ip": host} if is_ip(host) else {"address": host}
+        if ident != "-":
+            put(doc, f"{self.dataset}.ident", ident)
         if user != "-":
             doc["user"] = {"name": user}
         http: Document = {}

@@ -35,6 +35,11 @@ class LogFormat(ABC):
     name: ClassVar[str] = ""
     dataset: str = ""
     Options: ClassVar[type[Any] | None] = None
+    fields_hold_line: ClassVar[bool] = False
+    """True when a parsed document's fields hold every field of its line (unknown trailing
+    fields included), so its raw ``message`` repeats them: the pipeline then leaves it out of
+    the document unless asked to keep it (``SEARCH_KEEP_MESSAGE``). Lines that did not parse
+    always keep it."""
 
     @abstractmethod
     def frame(self, chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[Record]:
@@ -226,6 +231,23 @@ def shippable(
     except TypeError:
         fixed = unserializable_document(doc, record, ctx, dataset)
         return fixed, orjson.dumps(fixed, option=option)
+
+
+def shippable_without_message(
+    doc: Document, message: str, record: Record, ctx: ParseContext, dataset: str
+) -> tuple[Document, bytes]:
+    """:func:`shippable` for a parsed document whose raw line (``message``, which the event
+    carries to text sinks) is left out: ``doc`` loses its ``message``. A message that is not
+    valid text, or a value orjson refuses, gives the line's :func:`unserializable_document`
+    (message kept), as :func:`shippable` does."""
+    if message.isascii() or representable(message) is message:
+        doc.pop("message", None)
+        try:
+            return doc, orjson.dumps(doc)
+        except TypeError:
+            pass
+    fixed = unserializable_document(doc, record, ctx, dataset)
+    return fixed, orjson.dumps(fixed)
 
 
 def shippable_message(

@@ -104,6 +104,7 @@ class S3AccessFormat(LineFormat):
 
     name = "s3access"
     dataset = "aws.s3access"
+    fields_hold_line = True
 
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """One document per line; a line that is not an access log line gives an error one."""

@@ -34,6 +34,7 @@ class _ElbBase(LineFormat):
     """
 
     label = ""
+    fields_hold_line = True
 
     def __init__(self) -> None:
         self._ctx: ParseContext | None = None

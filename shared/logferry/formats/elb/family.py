@@ -28,6 +28,7 @@ class LoadBalancerFormat(LineFormat):
     name = "loadbalancer"
     dataset = "aws.alb"
     Options = AlbOptions
+    fields_hold_line = True
 
     def __init__(self, cloudwatch_prefix: bool = False) -> None:
         self._alb = AlbFormat(cloudwatch_prefix)
