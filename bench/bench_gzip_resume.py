@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from logferry import deadline
 from logferry.formats import get_format
 from logferry.model import Event, ObjectRef
 from logferry.pipeline import ObjectJob, Summary, process_object
@@ -80,28 +81,65 @@ class Timed(NamedTuple):
     wall_s: float
 
 
+RUN_SECONDS, RESERVE_SECONDS = 900.0, 100.0
+"""The invocation ``ship`` pretends to be in: reading stops 800 s in, sinks' calls end 850 s in."""
+
+
+class StopClock:
+    """The monotonic clock :mod:`logferry.deadline` reads during :func:`ship`: real time, moved
+    on past the stop deadline (not the sinks' one, 50 s later) by :class:`StopAfter`."""
+
+    def __init__(self) -> None:
+        self.jump = 0.0
+
+    def monotonic(self) -> float:
+        """Real monotonic time plus the jump."""
+        return time.monotonic() + self.jump
+
+
+CLOCK = StopClock()
+deadline.time = CLOCK  # type: ignore[assignment]  # this script's runs only
+
+
+class StopAfter(SinkBase):
+    """Reads events, ships nothing: after ``count`` of them the run's time is up (the pipeline
+    sees its stop deadline pass at its next check, every 100 records)."""
+
+    name = "stop-after"
+    needs_documents = False
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.left = count
+
+    def add(self, event: Event) -> None:
+        self.left -= 1
+        if self.left == 0:
+            CLOCK.jump = RUN_SECONDS - RESERVE_SECONDS + 1.0
+
+    def flush(self) -> None:
+        return None
+
+    def take_failures(self) -> list[Failure]:
+        return []
+
+
 def ship(
     s3: Any, notice: ObjectNotice, stop_at: int | None, sinks: Sequence[Sink] | None = None
 ) -> Timed:
-    """One run; with ``stop_at`` it stops (as if out of time) after about that many records.
-
-    The pipeline asks for the time left every 1000 records; the answer turns to "none"
-    once ``stop_at`` records are behind. ``sinks`` default to one :class:`CountingSink`.
-    """
-    asked = [0]
-
-    def remaining() -> float:
-        asked[0] += 1
-        return 0.0 if stop_at is not None and (asked[0] - 1) * 1000 >= stop_at else 900.0
-
+    """One run; with ``stop_at`` it stops as if out of time after that many records (rounded
+    up to a multiple of 100, where the pipeline checks its clock). ``sinks`` default to one
+    :class:`CountingSink`."""
+    CLOCK.jump = 0.0
+    chosen = [CountingSink()] if sinks is None else list(sinks)
     fmt = get_format("alb")
     job = ObjectJob(
         s3=s3,
         notice=notice,
         fmt=fmt,
-        sinks=[CountingSink()] if sinks is None else sinks,
-        remaining_seconds=remaining,
-        reserve_seconds=1.0,
+        sinks=chosen if stop_at is None else [*chosen, StopAfter(stop_at)],
+        remaining_seconds=lambda: RUN_SECONDS,
+        reserve_seconds=RESERVE_SECONDS,
     )
     cpu, wall = time.process_time(), time.perf_counter()
     summary = process_object(job)

@@ -27,10 +27,11 @@ until ``_count`` of its ``log.file.path`` reaches every line; ``_count`` is poll
 and never forces a refresh, so the figure includes the index's refresh interval.
 
 ``LOGFERRY_SEARCH=opensearch`` runs it all against the stack's OpenSearch node instead (the
-baseline then uses ``opensearchpy.helpers.bulk``). Environment (for a quick run): ``BENCH_SEARCH_LINES`` (200000), ``BENCH_SEARCH_RUNS`` (3),
-``BENCH_SEARCH_PUTS`` (5), ``BENCH_SEARCH_PUT_LINES`` (10000), ``BENCH_SEARCH_DATASET_LINES``
-(50000: ``search_datasets``, engine CPU and store per document of each dataset with and
-without the raw line, see ``search_datasets.py``). The last line printed is one
+baseline then uses ``opensearchpy.helpers.bulk``). Environment (for a quick run):
+``BENCH_SEARCH_LINES`` (200000), ``BENCH_SEARCH_RUNS`` (3), ``BENCH_SEARCH_PUTS`` (5),
+``BENCH_SEARCH_PUT_LINES`` (10000), ``BENCH_SEARCH_DATASET_LINES`` (50000: ``search_datasets``,
+engine CPU and store per document of each dataset with and without the raw line, see
+``search_datasets.py``). The last line printed is one
 JSON object with every figure; progress goes to stderr.
 """
 
