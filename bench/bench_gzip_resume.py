@@ -114,7 +114,7 @@ class StopAfter(SinkBase):
 
     def add(self, event: Event) -> None:
         self.left -= 1
-        if self.left == 0:
+        if self.left <= 0:
             CLOCK.jump = RUN_SECONDS - RESERVE_SECONDS + 1.0
 
     def flush(self) -> None:

@@ -18,8 +18,8 @@ node's JIT would slow whichever went first); the order alternates; each figure i
 of the runs. Handler CPU is this process's CPU time (all threads) over the run; engine CPU is the
 node's ``process.cpu.total_in_millis`` from the run's start until a ``_refresh`` after it
 (so it includes indexing, the refresh and merges during the run, not the force-merge);
-store bytes come from ``_stats/store`` after ``_refresh`` and
-``_forcemerge?max_num_segments=1``, the same for both.
+store bytes are the primaries' searchable segments (``_segments``) after ``_refresh``,
+``_forcemerge?max_num_segments=1`` and another ``_refresh``, the same for both.
 
 ``put_to_searchable_s``: a 10,000-line ALB object put into the stack's raw bucket, through the
 deployed ``alb_to_cloudwatch`` (the emulator runs its zip; S3 -> SQS -> poller -> function)
@@ -112,11 +112,24 @@ class Node:
             self.call(",".join(names), "DELETE")
 
     def store(self, pattern: str) -> tuple[int, int]:
-        """(documents, store bytes) after a refresh and a force-merge to one segment."""
+        """(documents, bytes of their segments) after a force-merge to one segment and a
+        refresh: the primaries' searchable segments from ``_segments``, which the engine
+        reads from disk (``_stats/store`` may be up to ``index.store.stats_refresh_interval``,
+        10 s, old on OpenSearch and then still counts the merged-away segments)."""
         self.call(f"{pattern}/_refresh", "POST")
         self.call(f"{pattern}/_forcemerge?max_num_segments=1", "POST")
-        total = self.call(f"{pattern}/_stats/store,docs")["_all"]["primaries"]
-        return int(total["docs"]["count"]), int(total["store"]["size_in_bytes"])
+        self.call(f"{pattern}/_refresh", "POST")
+        docs = size = 0
+        for index in self.call(f"{pattern}/_segments")["indices"].values():
+            for copies in index["shards"].values():
+                for copy in copies:
+                    if not copy["routing"]["primary"]:
+                        continue
+                    for segment in copy["segments"].values():
+                        if segment["search"]:
+                            docs += int(segment["num_docs"])
+                            size += int(segment["size_in_bytes"])
+        return docs, size
 
 
 def measured(node: Node, pattern: str, ship: Callable[[], int]) -> dict[str, float]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import gzip
 import random
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from logferry.samples.access import access_lines
-from logferry.samples.alb import alb_lines
+from logferry.samples.alb import alb_key, alb_lines
 from logferry.samples.cwl import firehose_object
 
 VPC_ACTIONS = ("ACCEPT",) * 9 + ("REJECT",)
@@ -51,8 +51,7 @@ DATASETS: dict[str, tuple[str, str, Callable[[int, datetime], bytes]]] = {
     # name: (LOG_FORMAT, object key, gzip body of n records from a start time)
     "alb": (
         "alb",
-        "AWSLogs/123456789012/elasticloadbalancing/us-east-1/bench/"
-        "123456789012_elasticloadbalancing_us-east-1_app.bench.0_x_10.0.0.1_a.log.gz",
+        alb_key("123456789012", "us-east-1", "bench-lb", datetime(2026, 12, 1, tzinfo=UTC)),
         lambda n, t: _text(alb_lines(n, t, seed=3)),
     ),
     "apache": ("apache", "web/access.log.gz", lambda n, t: _text(access_lines(n, t, seed=3))),

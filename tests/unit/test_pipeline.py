@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -14,8 +15,10 @@ from moto import mock_aws
 
 from logferry.deadline import NO_DEADLINE, Deadline
 from logferry.formats.base import LineFormat, base_document, error_document
+from logferry.formats.elb.alb import AlbFormat
 from logferry.model import Document, Event, ObjectRef, ParseContext, Record
 from logferry.pipeline import STOP_CHECK_EVERY, ObjectJob, process_object, timestamp_ms
+from logferry.samples.alb import alb_key, alb_lines
 from logferry.sinks import Failure, SinkBase
 from logferry.sources.events import ObjectNotice
 
@@ -277,3 +280,17 @@ def test_a_continuation_started_too_late_still_makes_progress(s3: Any, clock: Fa
     assert shipped == [] and len(parked.parked) == 3001, "every event parked, as deadline"
     assert {f.reason for _, f, _ in parked.parked} == {"deadline"}
     assert summary.parked_reasons == {"deadline": 3002 % STOP_CHECK_EVERY}, "the last run's"
+
+
+def test_alb_with_the_cloudwatch_prefix_keeps_the_prefixed_text_on_the_event(s3: Any) -> None:
+    """CWL_PREFIX's text is made from the document before its raw line is left out."""
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    lines = list(alb_lines(3, when))
+    key = alb_key("123456789012", "us-east-1", "web", when)
+    s3.put_object(Bucket="raw", Key=key, Body=gzip.compress(("\n".join(lines) + "\n").encode()))
+    sink = ListSink()
+    notice = ObjectNotice(ObjectRef("raw", key))
+    process_object(ObjectJob(s3, notice, AlbFormat(cloudwatch_prefix=True), [sink]))
+    assert [e.message.startswith("raw ") and e.message.endswith(line) for e, line in
+            zip(sink.events, lines, strict=True)] == [True] * 3  # fmt: skip
+    assert not any("message" in e.document for e in sink.events)

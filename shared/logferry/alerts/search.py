@@ -71,7 +71,7 @@ SAMPLE_FIRST = (
     "user_agent.original",
 )
 """Fields a sample without ``message`` starts with (an access log line's gist)."""
-SAMPLE_SKIPPED = ("log.", "cloud.", "event.dataset")
+SAMPLE_SKIPPED = ("log.", "cloud.", "event.dataset", "aws.elb.log_file.")
 """Fields that are the same for every line of an object: left out of samples."""
 
 
@@ -85,7 +85,9 @@ def sample_of(hit: dict[str, Any]) -> str:
     fields = dict(_leaves(source))
     first = [name for name in SAMPLE_FIRST if name in fields]
     rest = sorted(n for n in fields if n not in first and not n.startswith(SAMPLE_SKIPPED))
-    return " ".join(f"{name}={json.dumps(fields[name])}" for name in first + rest)
+    return " ".join(
+        f"{name}={json.dumps(fields[name], ensure_ascii=False)}" for name in first + rest
+    )
 
 
 def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

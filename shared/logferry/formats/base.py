@@ -37,9 +37,11 @@ class LogFormat(ABC):
     Options: ClassVar[type[Any] | None] = None
     fields_hold_line: ClassVar[bool] = False
     """True when a parsed document's fields hold every field of its line (unknown trailing
-    fields included), so its raw ``message`` repeats them: the pipeline then leaves it out of
-    the document unless asked to keep it (``SEARCH_KEEP_MESSAGE``). Lines that did not parse
-    always keep it."""
+    fields included; times normalized to UTC at millisecond precision), so its raw
+    ``message`` repeats them: the pipeline then leaves it out of the document unless asked to
+    keep it (``SEARCH_KEEP_MESSAGE``); the event still carries it. Lines that did not parse
+    always keep it. Leave it false for a format that drops or decodes a value it could not
+    convert (the raw line is then the only place that value survives)."""
 
     @abstractmethod
     def frame(self, chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[Record]:
@@ -234,18 +236,19 @@ def shippable(
 
 
 def shippable_without_message(
-    doc: Document, message: str, record: Record, ctx: ParseContext, dataset: str
+    doc: Document, event_text: str, record: Record, ctx: ParseContext, dataset: str
 ) -> tuple[Document, bytes]:
-    """:func:`shippable` for a parsed document whose raw line (``message``, which the event
-    carries to text sinks) is left out: ``doc`` loses its ``message``. A message that is not
-    valid text, or a value orjson refuses, gives the line's :func:`unserializable_document`
+    """:func:`shippable` for a parsed document whose raw line is left out: ``doc`` loses its
+    ``message`` (the event carries ``event_text``, what text sinks ship). Text that is not
+    valid, or a value orjson refuses, gives the line's :func:`unserializable_document`
     (message kept), as :func:`shippable` does."""
-    if message.isascii() or representable(message) is message:
-        doc.pop("message", None)
+    if event_text.isascii() or representable(event_text) is event_text:
+        line = doc.pop("message", None)
         try:
             return doc, orjson.dumps(doc)
         except TypeError:
-            pass
+            if line is not None:
+                doc["message"] = line  # the error document keeps the raw line
     fixed = unserializable_document(doc, record, ctx, dataset)
     return fixed, orjson.dumps(fixed)
 

@@ -248,7 +248,6 @@ class CloudFrontFormat(LineFormat):
 
     name = "cloudfront"
     dataset = "aws.cloudfront"
-    fields_hold_line = True
 
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """One document per request line; ``#`` lines set the layout and give none."""

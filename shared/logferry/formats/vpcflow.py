@@ -299,7 +299,6 @@ class VpcFlowFormat(LineFormat):
 
     name = "vpcflow"
     dataset = "aws.vpcflow"
-    fields_hold_line = True
 
     def parse(self, record: Record, ctx: ParseContext) -> list[Document]:
         """One document per flow record; the header sets the layout and gives none."""

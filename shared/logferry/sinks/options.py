@@ -80,9 +80,10 @@ class SearchOptions:
         "SEARCH_KEEP_MESSAGE",
         False,
         "keep the raw line as `message` in the documents of formats whose fields hold the "
-        "whole line (the ELB family, CloudFront, S3 access, VPC flow, Apache/nginx); unset, "
-        "it is left out (less disk and engine CPU; CloudWatch Logs still gets the line). "
-        "Lines that did not parse and other formats always keep it",
+        "whole line (the ELB family, S3 access, Apache/nginx); unset, it is left out of "
+        "every sink's documents (less disk and engine CPU in search); text sinks such as "
+        "CloudWatch Logs still get the line. Lines that did not parse and other formats "
+        "always keep it",
         kind="flag",
     )
     in_flight: int = option(
